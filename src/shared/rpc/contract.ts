@@ -1,0 +1,74 @@
+// The one RPC contract between the UI and the core. Both transports (Electron IPC and the
+// Node host's loopback WebSocket) carry exactly these methods and events, validated with the
+// same zod schemas on both ends. Failures travel as data (`{ ok: false, error }`), never as
+// thrown objects, so no stack or native error text can reach the renderer.
+import { z } from 'zod'
+import { appErrorDataSchema } from '../errors'
+import { loginStageSchema, sessionInfoSchema, tokenStateSchema } from '../model'
+
+const none = z.object({}).strict()
+
+export const appInfoSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  transport: z.enum(['electron', 'web']),
+  portalUrl: z.string(),
+  platform: z.string(),
+})
+export type AppInfo = z.infer<typeof appInfoSchema>
+
+export const methods = {
+  'app.info': { input: none, output: appInfoSchema },
+  /** Current token picture (cached; cheap). */
+  'token.state': { input: none, output: tokenStateSchema },
+  /** Rescan libraries, slots and certificates now. */
+  'token.refresh': { input: none, output: tokenStateSchema },
+  /**
+   * EDS login: challenge from the portal, PIN on the token, CAdES-BES signature, verification.
+   * `pin` is null for PIN-pad tokens. The PIN is passed to C_Login and dropped.
+   */
+  'auth.loginWithCertificate': {
+    input: z.object({ certificateId: z.string().min(1), pin: z.string().max(64).nullable() }).strict(),
+    output: sessionInfoSchema,
+  },
+  'auth.session': { input: none, output: sessionInfoSchema.nullable() },
+  'auth.logout': { input: none, output: z.object({ ok: z.literal(true) }) },
+} as const
+
+export const events = {
+  'token.changed': tokenStateSchema,
+  'auth.progress': z.object({ stage: loginStageSchema }),
+  'auth.sessionEnded': z.object({ reason: z.enum(['logout', 'expired', 'tokenRemoved']) }),
+} as const
+
+export type Methods = typeof methods
+export type MethodName = keyof Methods
+export type EventName = keyof typeof events
+export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>
+export type MethodOutput<M extends MethodName> = z.output<Methods[M]['output']>
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[]
+export const EVENT_NAMES = Object.keys(events) as EventName[]
+
+export function isMethodName(x: unknown): x is MethodName {
+  return typeof x === 'string' && Object.hasOwn(methods, x)
+}
+export function isEventName(x: unknown): x is EventName {
+  return typeof x === 'string' && Object.hasOwn(events, x)
+}
+
+export const rpcResultSchema = z.union([
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: appErrorDataSchema }),
+])
+export type RpcResult<T = unknown> = { ok: true; value: T } | { ok: false; error: z.infer<typeof appErrorDataSchema> }
+
+/** What a transport gives the renderer: `window.bridge` in Electron (preload) and in the Node host. */
+export interface Bridge {
+  invoke(method: string, input: unknown): Promise<RpcResult>
+  subscribe(event: string, listener: (payload: unknown) => void): () => void
+}
+
+/** The server side of the contract: one handler per method, implemented by the core. */
+export type Handlers = { [M in MethodName]: (input: z.output<Methods[M]['input']>) => Promise<MethodOutput<M>> }
