@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { createDemo } from '../../scripts/demo/create-demo'
 
 let dir: string | undefined
 
@@ -12,6 +11,7 @@ export async function setup(project: TestProject): Promise<void> {
   // Developer shortcut for iterating on pure unit tests; CI and `npm test` never set it.
   if (process.env.LKMR_SKIP_DEMO === '1') return
   dir = mkdtempSync(join(tmpdir(), 'lkmr-demo-'))
+  const { createDemo } = await import('../../scripts/demo/create-demo')
   const manifest = await createDemo({ dir })
   process.env.DEMO_DIR = dir
   process.env.SOFTHSM2_CONF = manifest.softhsmConf

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The demo in one command: installs what is missing, creates the demo CA and SoftHSM tokens
+# from scratch, starts the reference portal (embedded PGlite, TLS by the demo CA) and the
+# workstation. Stop with Ctrl+C.
+#   npm run demo                  Electron where its binary exists, else Chromium --app
+#   npm run demo -- --no-browser  only print the workstation's address
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+
+PORT="${LKMR_DEMO_PORT:-8443}"
+export DEMO_DIR="$PWD/.demo"
+echo "Создаю демо-УЦ и демо-токены SoftHSM в $DEMO_DIR…"
+npx tsx scripts/demo-tokens.ts --dir "$DEMO_DIR"
+eval "$(npx tsx scripts/demo/env.ts "$PORT")"
+
+rm -rf .data/demo-portal
+npx tsx portal/src/main.ts serve --demo "$DEMO_DIR" --port "$PORT" --data .data/demo-portal &
+portal_pid=$!
+trap 'kill $portal_pid 2>/dev/null || true' EXIT INT TERM
+
+for _ in $(seq 1 100); do
+  if npm run -s diag -- portal >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+npm run -s diag -- portal
+
+cat <<TXT
+
+Демо-токены (PIN-код пользователя 12345678, администратора 87654321):
+  demo-doctor    врач, RSA-2048 — вход успешен
+  demo-nurse     медсестра, ECDSA P-256 — вход успешен
+  demo-problems  сертификаты: истёк, ещё не действует, отозван, без СНИЛС, не в регистре,
+                 работа прекращена, недоверенный УЦ, без закрытого ключа
+  demo-empty     токен без сертификатов
+Извлечь и вставить токен: mv $DEMO_DIR/tokens/<папка> /tmp/ и обратно (см. README).
+TXT
+
+if npx tsx scripts/start-electron.ts --check >/dev/null 2>&1; then
+  npx tsx scripts/start-electron.ts
+else
+  npx tsx src/main/host/start-web.ts "$@"
+fi

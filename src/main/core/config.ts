@@ -1,0 +1,80 @@
+// Workstation configuration: built-in defaults (resources/config/default.json), then the
+// machine-wide file an administrator edits, then environment variables (for the demo, CI and
+// IT staff testing a setting without editing files).
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { delimiter, join, resolve } from 'node:path'
+import { z } from 'zod'
+
+export const appConfigSchema = z.object({
+  /** Portal base URL, e.g. https://portal.clinic.local:8443 */
+  portalUrl: z.url({ protocol: /^https?$/ }),
+  /** PEM file with extra trust anchors for the portal's TLS certificate (a clinic's own CA). */
+  portalCaFile: z.string().nullable(),
+  /** Admin-set PKCS#11 library paths, tried before the built-in per-OS list. */
+  tokenLibraries: z.array(z.string()),
+  /** Also try the built-in list (Rutoken, JaCarta, SafeNet, ESMART, OpenSC, CryptoPro, SoftHSM2). */
+  useDefaultLibraries: z.boolean(),
+  tokenPollIntervalMs: z.number().int().min(100).max(10_000),
+  portalTimeoutMs: z.number().int().min(500).max(120_000),
+})
+export type AppConfig = z.infer<typeof appConfigSchema>
+
+export const DEFAULT_CONFIG_FILE = resolve(import.meta.dirname, '../../../resources/config/default.json')
+
+/** Where an administrator puts the workstation's settings. */
+export function machineConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LKMR_CONFIG) return env.LKMR_CONFIG
+  if (process.platform === 'win32') return join(env.PROGRAMDATA ?? 'C:\\ProgramData', 'LKMR', 'config.json')
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'LKMR', 'config.json')
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'lkmr', 'config.json')
+}
+
+export class ConfigError extends Error {
+  constructor(file: string, reason: string) {
+    super(`Ошибка в файле настроек ${file}: ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('ожидается объект JSON')
+    return value as Record<string, unknown>
+  } catch (e) {
+    throw new ConfigError(file, e instanceof Error ? e.message : String(e))
+  }
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<AppConfig> {
+  const out: Partial<AppConfig> = {}
+  if (env.LKMR_PORTAL_URL) out.portalUrl = env.LKMR_PORTAL_URL
+  if (env.LKMR_PORTAL_CA) out.portalCaFile = env.LKMR_PORTAL_CA
+  if (env.LKMR_TOKEN_LIBRARIES) out.tokenLibraries = env.LKMR_TOKEN_LIBRARIES.split(delimiter).filter(Boolean)
+  if (env.LKMR_DEFAULT_LIBRARIES) out.useDefaultLibraries = env.LKMR_DEFAULT_LIBRARIES !== '0'
+  return out
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv
+  /** Overrides applied last (tests, the demo). */
+  overrides?: Partial<AppConfig>
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const env = options.env ?? process.env
+  const machineFile = machineConfigPath(env)
+  const merged = {
+    ...readJson(DEFAULT_CONFIG_FILE),
+    ...(existsSync(machineFile) ? readJson(machineFile) : {}),
+    ...fromEnv(env),
+    ...options.overrides,
+  }
+  const parsed = appConfigSchema.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new ConfigError(machineFile, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'неверное значение'}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,194 @@
+// HTTPS client for the portal API. Runs in the main process only: tokens it holds never reach
+// the renderer. Network and TLS failures become catalogue errors with the URL for the screen.
+import { readFileSync } from 'node:fs'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls'
+import type { z } from 'zod'
+import { AppError } from '../../../shared/errors'
+import {
+  challengeResponseSchema,
+  healthResponseSchema,
+  meResponseSchema,
+  portalErrorBodySchema,
+  portalPaths,
+  sessionResponseSchema,
+  type ChallengeResponse,
+  type EdsLoginRequest,
+  type SessionResponse,
+} from '../../../shared/portal-api'
+
+export interface PortalClientOptions {
+  baseUrl: string
+  /** PEM with extra trust anchors (the clinic's or the demo CA); system roots stay trusted. */
+  caFile?: string | null
+  timeoutMs?: number
+}
+
+/** TLS error codes that mean "the certificate is not one we trust", as opposed to no answer. */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+])
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED',
+])
+
+export interface TlsCheck {
+  authorized: boolean
+  error: string | null
+  subject: string | null
+  issuer: string | null
+  validTo: string | null
+}
+
+export class PortalClient {
+  readonly baseUrl: URL
+  private readonly agent: HttpsAgent | HttpAgent
+  private readonly timeoutMs: number
+
+  constructor(options: PortalClientOptions) {
+    this.baseUrl = new URL(options.baseUrl)
+    this.timeoutMs = options.timeoutMs ?? 10_000
+    const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined
+    // Keep-alive: the login makes two requests back to back; one TLS handshake serves both.
+    this.agent = this.isHttps
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, ...(ca ? { ca } : {}) })
+      : new HttpAgent({ keepAlive: true, maxSockets: 4 })
+  }
+
+  private get isHttps(): boolean {
+    return this.baseUrl.protocol === 'https:'
+  }
+
+  health(): Promise<z.infer<typeof healthResponseSchema>> {
+    return this.call('GET', portalPaths.health, undefined, healthResponseSchema)
+  }
+
+  challenge(): Promise<ChallengeResponse> {
+    return this.call('POST', portalPaths.challenge, {}, challengeResponseSchema)
+  }
+
+  loginWithSignature(body: EdsLoginRequest): Promise<SessionResponse> {
+    return this.call('POST', portalPaths.eds, body, sessionResponseSchema)
+  }
+
+  refresh(refreshToken: string): Promise<SessionResponse> {
+    return this.call('POST', portalPaths.refresh, { refreshToken }, sessionResponseSchema)
+  }
+
+  me(accessToken: string): Promise<z.infer<typeof meResponseSchema>> {
+    return this.call('GET', portalPaths.me, undefined, meResponseSchema, accessToken)
+  }
+
+  async logout(accessToken: string): Promise<void> {
+    await this.request('POST', portalPaths.logout, {}, accessToken)
+  }
+
+  /** For diagnostics: does the portal answer, and is its TLS certificate trusted? */
+  checkTls(): Promise<TlsCheck> {
+    return new Promise((resolvePromise, reject) => {
+      const req = httpsRequest(new URL(portalPaths.health, this.baseUrl), {
+        method: 'GET',
+        agent: false,
+        ca: (this.agent as HttpsAgent).options.ca,
+        rejectUnauthorized: false,
+        timeout: this.timeoutMs,
+      })
+      req.on('response', (res) => {
+        const socket = res.socket as TLSSocket
+        const peer: PeerCertificate | undefined = socket.getPeerCertificate?.()
+        const verifyError = socket.authorizationError
+        resolvePromise({
+          authorized: socket.authorized,
+          error: verifyError ? String(verifyError) : null,
+          subject: peer?.subject ? Object.entries(peer.subject).map(([k, v]) => `${k}=${String(v)}`).join(', ') : null,
+          issuer: peer?.issuer ? Object.entries(peer.issuer).map(([k, v]) => `${k}=${String(v)}`).join(', ') : null,
+          validTo: peer?.valid_to ?? null,
+        })
+        res.resume()
+      })
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
+      req.on('error', (e) => reject(this.networkError(e)))
+      req.end()
+    })
+  }
+
+  close(): void {
+    this.agent.destroy()
+  }
+
+  private async call<T extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: T,
+    bearer?: string,
+  ): Promise<z.infer<T>> {
+    const { status, json } = await this.request(method, path, body, bearer)
+    if (status >= 200 && status < 300) {
+      const parsed = schema.safeParse(json)
+      if (parsed.success) return parsed.data
+      throw new AppError('PORTAL_ERROR', {}, `unexpected response shape from ${path}: ${parsed.error.message}`)
+    }
+    throw this.httpError(status, json, path)
+  }
+
+  private httpError(status: number, json: unknown, path: string): AppError {
+    const body = portalErrorBodySchema.safeParse(json)
+    if (body.success) return new AppError(body.data.error.code, body.data.error.params, `portal ${status} ${path}: ${body.data.error.message}`)
+    if (status === 429) return new AppError('RATE_LIMITED', {}, `portal 429 ${path}`)
+    return new AppError('PORTAL_ERROR', {}, `portal HTTP ${status} ${path}`)
+  }
+
+  private networkError(e: unknown): AppError {
+    const code = (e as { code?: string }).code ?? ''
+    const url = this.baseUrl.origin
+    if (TLS_TRUST_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
+      return new AppError('PORTAL_TLS_UNTRUSTED', { url }, `${code}: ${(e as Error).message}`)
+    }
+    if (UNREACHABLE_CODES.has(code)) return new AppError('PORTAL_UNREACHABLE', { url }, `${code}: ${(e as Error).message}`)
+    return new AppError('PORTAL_UNREACHABLE', { url }, e instanceof Error ? `${code} ${e.message}` : String(e))
+  }
+
+  private request(method: 'GET' | 'POST', path: string, body: unknown, bearer?: string): Promise<{ status: number; json: unknown }> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (payload) {
+      headers['content-type'] = 'application/json'
+      headers['content-length'] = String(payload.length)
+    }
+    if (bearer) headers.authorization = `Bearer ${bearer}`
+    const send = this.isHttps ? httpsRequest : httpRequest
+    return new Promise((resolvePromise, reject) => {
+      const req = send(new URL(path, this.baseUrl), { method, headers, agent: this.agent, timeout: this.timeoutMs })
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('error', (e) => reject(this.networkError(e)))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: unknown = null
+          try {
+            json = text ? JSON.parse(text) : null
+          } catch {
+            json = null
+          }
+          resolvePromise({ status: res.statusCode ?? 0, json })
+        })
+      })
+      req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
+      req.on('error', (e) => reject(this.networkError(e)))
+      req.end(payload)
+    })
+  }
+}
