@@ -10,7 +10,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const restrict = (paths, patterns, message) => ({
   'no-restricted-imports': ['error', {
     paths: paths.map((name) => ({ name, message })),
-    patterns: patterns.map((group) => ({ group, message })),
+    patterns: patterns.map((group) => ({ group: [group], message })),
   }],
 })
 

@@ -1,5 +1,5 @@
 // Checks that a certificate was issued by one of the CA certificates in a PEM bundle.
-import { X509Certificate } from '@peculiar/x509'
+import { X509Certificate } from '../core/crypto/x509'
 
 export async function verifyChain(certificateDer: Uint8Array, caBundlePem: string): Promise<boolean> {
   const cert = new X509Certificate(certificateDer)

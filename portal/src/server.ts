@@ -1,0 +1,167 @@
+// The reference portal's HTTP(S) server: Fastify with the auth endpoints of the wire contract,
+// JSON error bodies, security headers and a body size limit.
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { AppError } from '../../src/shared/errors'
+import { portalPaths } from '../../src/shared/portal-api'
+import { readDemoManifest, type DemoManifest } from '../../scripts/demo/manifest'
+import { registerAuthRoutes } from './auth/routes'
+import { openDb, type Db } from './db'
+import { seedFromDemo } from './demo-seed'
+import { errorBody, handleError } from './http-errors'
+import { migrate } from './migrate'
+
+export const DEFAULT_PORTAL_NAME = 'Справочный портал ЛКМР'
+export const BODY_LIMIT_BYTES = 256 * 1024
+
+export interface PortalServerOptions {
+  db: Db
+  /** HTTPS when given (PEM certificate chain and key); plain HTTP when null. */
+  tls: { cert: string | Buffer; key: string | Buffer } | null
+  /** Fastify's (pino) request log to stdout; off by default. */
+  logger?: boolean
+  /** Default 120 s. */
+  challengeTtlSeconds?: number
+  /** Default 15 min. */
+  accessTtlSeconds?: number
+  /** Default 8 h: the session's absolute end. */
+  refreshTtlSeconds?: number
+  /** Server clock; tests move it. */
+  now?: () => Date
+  /** Shown in the challenge text. */
+  portalName?: string
+  /** Time zone for dates in error params (ДД.ММ.ГГГГ). Default Europe/Moscow. */
+  timeZone?: string
+}
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+}
+
+/** Builds the portal (migrations applied to `db` first). Call listen() or use startPortal(). */
+export async function createPortalServer(options: PortalServerOptions): Promise<FastifyInstance> {
+  await migrate(options.db)
+  const now = options.now ?? (() => new Date())
+  const common = {
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Request logs carry method, URL, status and address only: no headers (tokens), no bodies.
+    logger: options.logger === true,
+    trustProxy: false,
+    return503OnClosing: true,
+  } satisfies FastifyServerOptions
+  const app = (
+    options.tls
+      ? Fastify({ ...common, https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' } })
+      : Fastify(common)
+  ) as unknown as FastifyInstance
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value)
+    if (options.tls) reply.header('strict-transport-security', 'max-age=31536000')
+    return payload
+  })
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/json; charset=utf-8').send(errorBody('INVALID_INPUT', {}, `No route ${request.method} ${request.url.split('?')[0]}`)),
+  )
+
+  app.get(portalPaths.health, async () => {
+    try {
+      await options.db.query('SELECT 1')
+    } catch (e) {
+      throw new AppError('INTERNAL', {}, 'database not answering', { cause: e })
+    }
+    return { status: 'ok' as const, serverTime: now().toISOString() }
+  })
+
+  registerAuthRoutes(app, {
+    db: options.db,
+    now,
+    portalName: options.portalName ?? DEFAULT_PORTAL_NAME,
+    timeZone: options.timeZone ?? 'Europe/Moscow',
+    challengeTtlSeconds: options.challengeTtlSeconds ?? 120,
+    accessTtlSeconds: options.accessTtlSeconds ?? 15 * 60,
+    refreshTtlSeconds: options.refreshTtlSeconds ?? 8 * 3600,
+  })
+  return app
+}
+
+export interface RunningPortal {
+  /** https://host:port (the actual port when 0 was asked for). */
+  url: string
+  port: number
+  app: FastifyInstance
+  close(): Promise<void>
+}
+
+/** Builds and starts the portal on host:port (port 0 picks a free one). */
+export async function listenPortal(
+  options: PortalServerOptions & { host?: string; port?: number },
+): Promise<RunningPortal> {
+  const app = await createPortalServer(options)
+  const host = options.host ?? '127.0.0.1'
+  await app.listen({ host, port: options.port ?? 8443 })
+  const port = (app.server.address() as AddressInfo).port
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return {
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
+    port,
+    app,
+    close: () => app.close(),
+  }
+}
+
+export interface StartPortalOptions extends Omit<PortalServerOptions, 'db' | 'tls'> {
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 8443; 0 picks a free port (see RunningPortal.port). */
+  port?: number
+  /** An open database; else one is opened from databaseUrl or dataDir and closed on close(). */
+  db?: Db
+  /** postgres://… (PostgreSQL server) instead of the embedded engine. */
+  databaseUrl?: string | null
+  /** Folder of the embedded engine; null or undefined keeps the data in memory. */
+  dataDir?: string | null
+  /** Demo folder or manifest: seeds the demo CA, CRL and workers, and serves its TLS certificate. */
+  demo?: string | DemoManifest
+  /** PEM certificate and key; defaults to the demo's. null serves plain HTTP. */
+  tls?: PortalServerOptions['tls']
+}
+
+export interface StartedPortal extends RunningPortal {
+  db: Db
+}
+
+/** Opens the database (unless given), seeds the demo (if asked), and starts the portal. */
+export async function startPortal(options: StartPortalOptions = {}): Promise<StartedPortal> {
+  const manifest = typeof options.demo === 'string' ? readDemoManifest(options.demo) : options.demo
+  let tls = options.tls
+  if (tls === undefined) {
+    if (!manifest) throw new Error('TLS certificate and key are required (or a demo folder to take them from)')
+    tls = { cert: readFileSync(manifest.portalTls.certPem), key: readFileSync(manifest.portalTls.keyPem) }
+  }
+  const ownDb = options.db === undefined
+  const db = options.db ?? (await openDb({ databaseUrl: options.databaseUrl, dataDir: options.dataDir }))
+  try {
+    await migrate(db)
+    if (manifest) await seedFromDemo(db, manifest)
+    const running = await listenPortal({ ...options, db, tls })
+    return {
+      ...running,
+      db,
+      async close() {
+        await running.close()
+        if (ownDb) await db.close()
+      },
+    }
+  } catch (e) {
+    if (ownDb) await db.close()
+    throw e
+  }
+}

@@ -1,0 +1,265 @@
+// The token service as the main process sees it: a promise API over the token worker, which owns
+// the PKCS#11 libraries and does every blocking call. Errors come back as AppError; token changes
+// (inserted, removed, PIN flags) arrive as fresh TokenState through onChange.
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { AppError } from '../../../shared/errors'
+import type { KeyAlgorithm, TokenState } from '../../../shared/model'
+import type { LibraryEntry } from './libraries'
+import type { OpTimings, WorkerInit, WorkerMessage, WorkerOp, WorkerOps, WorkerRequest } from './worker-protocol'
+
+// The synchronous core (for the benchmark's raw C_Sign) is `Pkcs11Module` in ./pkcs11-module; it
+// is not re-exported here so that the main thread never loads the pkcs11js addon.
+export { timePhase, formatTimings, type Phase, type Timings } from './timings'
+export type { OpTimings } from './worker-protocol'
+
+export interface TokenService {
+  /** The current picture (kept fresh by the worker's polling; no PKCS#11 call). */
+  state(): Promise<TokenState>
+  /** Retries libraries that failed and rescans slots and certificates now. */
+  refresh(): Promise<TokenState>
+  /** Called with a full fresh state whenever tokens appear, disappear or change PIN flags. */
+  onChange(listener: (s: TokenState) => void): () => void
+  /** C_Login on the certificate's token (pin null: PIN pad); the session is kept for sign(). */
+  login(certificateId: string, pin: string | null): Promise<void>
+  sign(certificateId: string, data: Uint8Array): Promise<{ keyAlgorithm: KeyAlgorithm; signature: Uint8Array }>
+  /** DER of the certificate. */
+  certificate(certificateId: string): Promise<Uint8Array>
+  logout(): Promise<void>
+  close(): Promise<void>
+  /** Time spent by the worker's start-up and by the last request of each kind (benchmark, log). */
+  timings(): TokenServiceTimings
+}
+
+export interface RequestTimings extends OpTimings {
+  /** Main thread: from posting the request to having the answer. */
+  roundTripMs: number
+}
+
+export interface TokenServiceTimings {
+  /** Worker start-up: library load, C_Initialize, first discovery. */
+  startup: (OpTimings & { sinceCreateMs: number }) | null
+  last: Partial<Record<WorkerOp, RequestTimings>>
+}
+
+export interface TokenServiceOptions {
+  libraries: { name: string; path: string; source: 'configured' | 'default' }[]
+  /**
+   * Environment for the PKCS#11 libraries (e.g. SOFTHSM2_CONF). Native libraries read it with
+   * getenv(), which sees the process environment only, so these values are set on process.env.
+   */
+  env?: Record<string, string>
+  pollIntervalMs?: number
+  /** See Pkcs11ModuleOptions.reinitOnPoll. */
+  reinitOnPoll?: 'auto' | 'always' | 'never'
+  /** Technical messages of the worker (polling failures), for the log. */
+  log?: (line: string) => void
+  /** The worker script; defaults to resolveWorkerEntry() (the benchmark points at the built one). */
+  workerEntry?: URL
+}
+
+/**
+ * The worker entry: the bundled `token-worker.js` next to this module when the app is built,
+ * else the TypeScript source (development, tests).
+ */
+export function resolveWorkerEntry(base: string = import.meta.url): URL {
+  const js = new URL('./token-worker.js', base)
+  if (existsSync(fileURLToPath(js))) return js
+  return new URL('./token-worker.ts', base)
+}
+
+/** File URL of tsx's ESM API (`register()`), read from tsx's own exports map. */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url)
+  const pkgFile = require.resolve('tsx/package.json')
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> }
+  const rel = pkg.exports?.['./esm/api']?.import?.default
+  if (!rel) throw new Error('tsx has no ./esm/api export')
+  return pathToFileURL(join(dirname(pkgFile), rel)).href
+}
+
+/**
+ * How to start the worker. A bundled .js starts as it is. A .ts entry (development, tests) does
+ * not: on Node 20 a worker does not get the parent's tsx hooks for its entry module even when it
+ * inherits `--import tsx` (verified with tsx 4.23: "Unknown file extension .ts"), so a tiny
+ * bootstrap registers tsx in the worker first and then imports the entry.
+ */
+export function workerStart(entry: URL): { target: URL | string; eval: boolean } {
+  if (!entry.pathname.endsWith('.ts')) return { target: entry, eval: false }
+  const api = tsxEsmApi()
+  const code =
+    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })` +
+    `.catch((e) => { setImmediate(() => { throw e }) })`
+  return { target: code, eval: true }
+}
+
+interface Pending {
+  op: WorkerOp
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+  sentAt: number
+}
+
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v
+  const init: WorkerInit = {
+    libraries: options.libraries.map((l): LibraryEntry => ({ name: l.name, path: l.path, source: l.source })),
+    pollIntervalMs: options.pollIntervalMs ?? 500,
+    reinitOnPoll: options.reinitOnPoll ?? 'auto',
+  }
+  const log = options.log ?? (() => {})
+  const listeners = new Set<(s: TokenState) => void>()
+  const pending = new Map<number, Pending>()
+  const timings: TokenServiceTimings = { startup: null, last: {} }
+  let nextId = 1
+  let current: TokenState | null = null
+  let closed = false
+  let worker: Worker | null = null
+  let ready: Promise<void> = Promise.resolve()
+
+  const setState = (s: TokenState): void => {
+    current = s
+  }
+  const emit = (s: TokenState): void => {
+    for (const l of listeners) {
+      try {
+        l(s)
+      } catch (e) {
+        log(`token listener failed: ${String(e)}`)
+      }
+    }
+  }
+  const picture = (s: TokenState | null): string =>
+    s ? JSON.stringify([s.libraries, s.tokens, s.certificates, s.errors]) : ''
+
+  const start = (): void => {
+    const createdAt = performance.now()
+    const how = workerStart(options.workerEntry ?? resolveWorkerEntry())
+    const w = new Worker(how.target, { eval: how.eval, workerData: init, name: 'token-worker' })
+    worker = w
+    let markReady: () => void = () => {}
+    let failReady: (e: unknown) => void = () => {}
+    ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve
+      failReady = reject
+    })
+    // Callers of a not-yet-ready service see the failure through their own request.
+    ready.catch(() => {})
+
+    w.on('message', (msg: WorkerMessage) => {
+      switch (msg.type) {
+        case 'ready':
+          timings.startup = { ...msg.timings, sinceCreateMs: performance.now() - createdAt }
+          setState(msg.state)
+          markReady()
+          if (pending.size === 0) w.unref()
+          break
+        case 'change':
+          setState(msg.state)
+          emit(msg.state)
+          break
+        case 'log':
+          log(msg.message)
+          break
+        case 'response': {
+          const p = pending.get(msg.id)
+          if (!p) break
+          pending.delete(msg.id)
+          if (pending.size === 0) w.unref()
+          timings.last[p.op] = { ...msg.timings, roundTripMs: performance.now() - p.sentAt }
+          if (msg.ok) p.resolve(msg.value)
+          else p.reject(new AppError(msg.error.code, msg.error.params, msg.details ?? undefined))
+          break
+        }
+      }
+    })
+    const die = (reason: string): void => {
+      if (worker !== w) return
+      worker = null
+      const err = new AppError('INTERNAL', {}, `token worker stopped: ${reason}`)
+      failReady(err)
+      for (const [id, p] of pending) {
+        pending.delete(id)
+        p.reject(err)
+      }
+    }
+    w.on('error', (e) => die(e instanceof Error ? `${e.name}: ${e.message}` : String(e)))
+    w.on('exit', (code) => die(`exit code ${code}`))
+    // Until it is ready and while a request is in flight the worker keeps the process alive;
+    // idle, it does not (a CLI that forgets close() still exits).
+  }
+
+  const call = async <O extends WorkerOp>(op: O, args: WorkerOps[O]['args'], transfer: ArrayBuffer[] = []): Promise<WorkerOps[O]['value']> => {
+    if (closed) throw new AppError('INTERNAL', {}, 'token service is closed')
+    if (!worker) start()
+    const w = worker!
+    const id = nextId++
+    const result = new Promise<WorkerOps[O]['value']>((resolve, reject) => {
+      pending.set(id, { op, resolve: resolve as (v: unknown) => void, reject, sentAt: performance.now() })
+    })
+    w.ref()
+    const req: WorkerRequest<O> = { id, op, args }
+    w.postMessage(req, transfer)
+    return result
+  }
+
+  start()
+
+  return {
+    async state() {
+      if (closed) throw new AppError('INTERNAL', {}, 'token service is closed')
+      if (!worker) start()
+      await ready
+      return current!
+    },
+    async refresh() {
+      const s = await call('refresh', [])
+      // The worker's polling will not report what this rescan already found: tell the listeners.
+      const changed = picture(s) !== picture(current)
+      setState(s)
+      if (changed) emit(s)
+      return s
+    },
+    onChange(listener) {
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
+    async login(certificateId, pin) {
+      await call('login', [certificateId, pin])
+    },
+    async sign(certificateId, data) {
+      const copy = data.slice()
+      const r = await call('sign', [certificateId, copy], [copy.buffer as ArrayBuffer])
+      return { keyAlgorithm: r.keyAlgorithm, signature: new Uint8Array(r.signature) }
+    },
+    async certificate(certificateId) {
+      return new Uint8Array(await call('certificate', [certificateId]))
+    },
+    async logout() {
+      await call('logout', [])
+    },
+    async close() {
+      if (closed) return
+      const w = worker
+      if (w) {
+        try {
+          await call('close', [])
+        } finally {
+          closed = true
+          worker = null
+          await w.terminate()
+        }
+      }
+      closed = true
+      listeners.clear()
+    },
+    timings() {
+      return { startup: timings.startup ? { ...timings.startup } : null, last: { ...timings.last } }
+    },
+  }
+}

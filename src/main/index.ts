@@ -1,0 +1,4 @@
+// Electron main-process entry (out/main/index.js). The lifecycle lives in electron/app.ts.
+import { runElectronApp } from './electron/app'
+
+runElectronApp()

@@ -1,0 +1,54 @@
+// Top level: the login screen, or the (lazily loaded) app shell once a session exists.
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { Spin } from 'antd'
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react'
+import type { SessionInfo } from '../../shared/model'
+import { useApi } from './context'
+import { LoginScreen, type SessionEndNotice } from './login/LoginScreen'
+
+const loadShell = () => import('./shell/Shell')
+const Shell = lazy(loadShell)
+const SESSION_KEY = ['auth.session'] as const
+
+export function App(): ReactNode {
+  const api = useApi()
+  const qc = useQueryClient()
+  const [notice, setNotice] = useState<SessionEndNotice>(null)
+  const session = useQuery({ queryKey: SESSION_KEY, queryFn: () => api.call('auth.session', {}), staleTime: Infinity, retry: false })
+
+  useEffect(
+    () =>
+      api.on('auth.sessionEnded', ({ reason }) => {
+        qc.setQueryData(SESSION_KEY, null)
+        if (reason === 'expired') setNotice({ kind: 'error', error: { code: 'SESSION_EXPIRED', params: {} } })
+        else if (reason === 'tokenRemoved') setNotice({ kind: 'tokenRemoved' })
+      }),
+    [api, qc],
+  )
+
+  // Fetch the shell's code while the user is busy with the token, so login → home is instant.
+  useEffect(() => {
+    const timer = setTimeout(() => void loadShell(), 1500)
+    return () => clearTimeout(timer)
+  }, [])
+
+  const loggedIn = (s: SessionInfo): void => {
+    setNotice(null)
+    qc.setQueryData(SESSION_KEY, s)
+  }
+  const loggedOut = (): void => {
+    setNotice(null)
+    qc.setQueryData(SESSION_KEY, null)
+  }
+
+  if (session.data) {
+    return (
+      <Suspense fallback={<Spin fullscreen />}>
+        <Shell session={session.data} onLoggedOut={loggedOut} />
+      </Suspense>
+    )
+  }
+  // While the session is being checked, the login screen is already shown: an existing session
+  // (a reloaded page) simply replaces it.
+  return <LoginScreen notice={notice} onLoggedIn={loggedIn} />
+}
