@@ -1,7 +1,8 @@
 // The one error catalogue of the product. Every failure a user can meet has a stable code,
 // a Russian title and message, and what to do. Technical detail (CKR names, dlerror text,
 // stack traces) goes to `details` for the log and is never rendered.
-import { z } from 'zod'
+// No zod here: the token worker imports this file and must start fast; the wire schemas of
+// these types are in error-schemas.ts.
 
 export interface ErrorText {
   /** Short headline shown in bold. */
@@ -134,8 +135,8 @@ export const ERRORS = {
   },
   SIGNATURE_INVALID: {
     title: 'Подпись не прошла проверку',
-    message: 'Портал не смог проверить электронную подпись.',
-    action: 'Повторите вход. Если ошибка повторяется, обратитесь к администратору.',
+    message: 'Электронная подпись неверна: подписанные данные изменены или подпись повреждена.',
+    action: 'Повторите операцию. Если ошибка повторяется, обратитесь к администратору.',
   },
   CHALLENGE_EXPIRED: {
     title: 'Время на вход истекло',
@@ -193,18 +194,15 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS
 export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]
-export const errorCodeSchema = z.enum(ERROR_CODES)
 
 /** Values that refine a message: tries left, dates, paths. Plain data only. */
-export const errorParamsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-export type ErrorParams = z.infer<typeof errorParamsSchema>
+export type ErrorParams = Record<string, string | number | boolean | null>
 
 /** An error as it crosses a process or network boundary. No stack, no CKR text. */
-export const appErrorDataSchema = z.object({
-  code: errorCodeSchema,
-  params: errorParamsSchema.default({}),
-})
-export type AppErrorData = z.infer<typeof appErrorDataSchema>
+export interface AppErrorData {
+  code: ErrorCode
+  params: ErrorParams
+}
 
 export class AppError extends Error {
   readonly code: ErrorCode

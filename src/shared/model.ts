@@ -1,6 +1,6 @@
 // Data shapes shared by the core, both RPC transports and the UI. Plain JSON only.
 import { z } from 'zod'
-import { appErrorDataSchema } from './errors'
+import { appErrorDataSchema } from './error-schemas'
 
 export const libraryStatusSchema = z.object({
   /** Vendor name shown to IT staff: «Рутокен ЭЦП», «SoftHSM2», … */

@@ -1,7 +1,7 @@
 // Wire contract between the workstation and the portal (ЕСИА-style EDS login). The reference
 // portal in portal/ and the workstation's portal client both validate against these schemas.
 import { z } from 'zod'
-import { errorCodeSchema } from './errors'
+import { errorCodeSchema, errorParamsSchema } from './error-schemas'
 import { userSchema } from './model'
 
 export const PORTAL_API_PREFIX = '/api/v1'
@@ -41,7 +41,7 @@ export const portalErrorBodySchema = z.object({
     /** Technical message for logs (English); the UI uses the catalogue text. */
     message: z.string(),
     /** e.g. { notAfter } for CERT_EXPIRED, { skewSeconds } for CLOCK_SKEW. */
-    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+    params: errorParamsSchema.default({}),
   }),
 })
 export type PortalErrorBody = z.infer<typeof portalErrorBodySchema>

@@ -6,7 +6,7 @@
 //   npm run diag -- portal            portal answers? its TLS certificate trusted?
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { describeError, toAppError } from '../../shared/errors'
+import { describeError, toAppError, type ErrorParams } from '../../shared/errors'
 import { formatDate } from '../../shared/format'
 import type { CertificateInfo, TokenState } from '../../shared/model'
 import { formatSnils } from '../../shared/validators/snils'
@@ -20,6 +20,14 @@ import { readSecret } from './read-secret'
 import { verifyChain } from './verify-chain'
 
 class UsageError extends Error {}
+
+/** What the token says about the tries left after a wrong PIN. */
+function pinTriesLine(p: ErrorParams): string {
+  if (typeof p.triesLeft === 'number') return `Осталось попыток ввода PIN-кода: ${p.triesLeft}.`
+  if (p.finalTry) return 'Осталась последняя попытка ввода PIN-кода: при ошибке токен заблокируется.'
+  if (p.countLow) return 'Осталось мало попыток ввода PIN-кода.'
+  return 'Токен не сообщает число оставшихся попыток.'
+}
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`)
 
@@ -172,6 +180,7 @@ main().then(
     const err = toAppError(e)
     const text = describeError(err.toData())
     process.stderr.write(`Ошибка: ${text.title}. ${text.message} ${text.action}\n`)
+    if (err.code === 'PIN_INCORRECT') process.stderr.write(`${pinTriesLine(err.params)}\n`)
     if (process.env.LKMR_DEBUG && err.details) process.stderr.write(`${err.details}\n`)
     process.exit(2)
   },

@@ -3,7 +3,7 @@
 // same zod schemas on both ends. Failures travel as data (`{ ok: false, error }`), never as
 // thrown objects, so no stack or native error text can reach the renderer.
 import { z } from 'zod'
-import { appErrorDataSchema } from '../errors'
+import { appErrorDataSchema } from '../error-schemas'
 import { loginStageSchema, sessionInfoSchema, tokenStateSchema } from '../model'
 
 const none = z.object({}).strict()

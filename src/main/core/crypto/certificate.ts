@@ -2,20 +2,11 @@
 // qualified-certificate attributes, key algorithm (RSA, ECDSA, GOST R 34.10-2012), usage,
 // validity and fingerprint. Tolerates keys it cannot use (GOST) and any string encoding.
 import { createHash } from 'node:crypto'
-import { AsnConvert } from '@peculiar/asn1-schema'
-import {
-  Certificate,
-  ExtendedKeyUsage,
-  KeyUsage,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  type SubjectPublicKeyInfo,
-} from '@peculiar/asn1-x509'
-import { RSAPublicKey } from '@peculiar/asn1-rsa'
-import { ECParameters } from '@peculiar/asn1-ecc'
 import { AppError } from '../../../shared/errors'
 import type { CertificateDetails, KeyAlgorithm } from '../../../shared/model'
-import { CURVE_OID, KEY_OID, SIGNATURE_NAMES } from './oids'
+import { certificateParts, extensionValue, type CertificateParts } from './certificate-parts'
+import { children, decodeOid, expectTag, readSingle, type Tlv } from './der'
+import { CURVE_OID, EXTENSION_OID, KEY_OID, SIGNATURE_NAMES } from './oids'
 import { personNameFromName } from './x500-name'
 
 export type Validity = 'valid' | 'expired' | 'notYetValid'
@@ -60,25 +51,25 @@ export interface KeyInfo {
   rsaBits: number | null
 }
 
-export function describePublicKey(spki: SubjectPublicKeyInfo): KeyInfo {
-  const oid = spki.algorithm.algorithm
+/** Reads the algorithm and size of a SubjectPublicKeyInfo (DER TLV). */
+export function describePublicKey(spki: Tlv): KeyInfo {
+  const [algorithm, publicKey] = children(spki)
+  const [algOid, params] = children(expectTag(algorithm, 0x30, 'algorithm'))
+  const oid = decodeOid(expectTag(algOid, 0x06, 'algorithm OID'))
   switch (oid) {
     case KEY_OID.rsaEncryption: {
       let bits: number | null = null
       try {
-        bits = bitLength(new Uint8Array(AsnConvert.parse(spki.subjectPublicKey, RSAPublicKey).modulus))
+        // BIT STRING: one unused-bits byte, then RSAPublicKey ::= SEQUENCE { modulus, exponent }.
+        const rsa = readSingle(expectTag(publicKey, 0x03, 'subjectPublicKey').value.subarray(1), 0x30)
+        bits = bitLength(expectTag(children(rsa)[0], 0x02, 'modulus').value)
       } catch {
         bits = null
       }
       return { keyAlgorithm: 'RSA', keyDescription: bits ? `RSA ${bits} бит` : 'RSA', curve: null, rsaBits: bits }
     }
     case KEY_OID.ecPublicKey: {
-      let curveOid: string | null = null
-      try {
-        if (spki.algorithm.parameters) curveOid = AsnConvert.parse(spki.algorithm.parameters, ECParameters).namedCurve ?? null
-      } catch {
-        curveOid = null
-      }
+      const curveOid = params?.tag === 0x06 ? decodeOid(params) : null
       const curve = curveOid ? (CURVE_NAMES[curveOid] ?? curveOid) : null
       return { keyAlgorithm: 'EC', keyDescription: curve ? `ECDSA ${curve}` : 'ECDSA', curve, rsaBits: null }
     }
@@ -93,46 +84,56 @@ export function describePublicKey(spki: SubjectPublicKeyInfo): KeyInfo {
   }
 }
 
-/** Parses a DER certificate; throws AppError('INVALID_INPUT') when it is not one. */
-export function decodeCertificate(der: Uint8Array): Certificate {
+/** Splits a DER certificate; throws AppError('INVALID_INPUT') when it is not one. */
+export function decodeCertificate(der: Uint8Array): CertificateParts {
   try {
-    return AsnConvert.parse(der, Certificate)
+    return certificateParts(der)
   } catch (e) {
     throw new AppError('INVALID_INPUT', {}, `not a DER X.509 certificate: ${(e as Error).message}`, { cause: e })
   }
 }
 
-export function parseCertificate(der: Uint8Array): CertificateDetails {
-  const cert = decodeCertificate(der)
-  const tbs = cert.tbsCertificate
-  const key = describePublicKey(tbs.subjectPublicKeyInfo)
-  let keyUsage: string[] = []
-  let extendedKeyUsage: string[] = []
-  for (const ext of tbs.extensions ?? []) {
-    try {
-      if (ext.extnID === id_ce_keyUsage) {
-        const flags = AsnConvert.parse(ext.extnValue, KeyUsage).toNumber()
-        keyUsage = KEY_USAGE_NAMES.filter((_, bit) => flags & (1 << bit))
-      } else if (ext.extnID === id_ce_extKeyUsage) {
-        extendedKeyUsage = [...AsnConvert.parse(ext.extnValue, ExtendedKeyUsage)]
-      }
-    } catch {
-      // A malformed optional extension must not hide the certificate; leave the field empty.
-    }
+function keyUsageNames(value: Uint8Array | null): string[] {
+  if (!value) return []
+  // KeyUsage ::= BIT STRING; bit 0 is the most significant bit of the first content byte.
+  const bits = expectTag(readSingle(value), 0x03, 'keyUsage').value.subarray(1)
+  return KEY_USAGE_NAMES.filter((_, bit) => ((bits[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1)
+}
+
+function extendedKeyUsages(value: Uint8Array | null): string[] {
+  if (!value) return []
+  return children(readSingle(value, 0x30)).map(decodeOid)
+}
+
+/** A malformed optional extension must not hide the certificate: leave its field empty. */
+function tolerant(read: () => string[]): string[] {
+  try {
+    return read()
+  } catch {
+    return []
   }
-  const sigOid = cert.signatureAlgorithm.algorithm
-  return {
-    subject: personNameFromName(tbs.subject),
-    issuer: personNameFromName(tbs.issuer),
-    serialNumber: serialHex(tbs.serialNumber),
-    notBefore: tbs.validity.notBefore.getTime().toISOString(),
-    notAfter: tbs.validity.notAfter.getTime().toISOString(),
-    keyAlgorithm: key.keyAlgorithm,
-    keyDescription: key.keyDescription,
-    signatureAlgorithm: SIGNATURE_NAMES[sigOid] ?? sigOid,
-    keyUsage,
-    extendedKeyUsage,
-    fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+}
+
+export function parseCertificate(der: Uint8Array): CertificateDetails {
+  const parts = decodeCertificate(der)
+  try {
+    const key = describePublicKey(parts.spki)
+    return {
+      subject: personNameFromName(parts.subject),
+      issuer: personNameFromName(parts.issuer),
+      serialNumber: serialHex(parts.serial.value),
+      notBefore: parts.notBefore.toISOString(),
+      notAfter: parts.notAfter.toISOString(),
+      keyAlgorithm: key.keyAlgorithm,
+      keyDescription: key.keyDescription,
+      signatureAlgorithm: SIGNATURE_NAMES[parts.signatureAlgorithm] ?? parts.signatureAlgorithm,
+      keyUsage: tolerant(() => keyUsageNames(extensionValue(parts, EXTENSION_OID.keyUsage))),
+      extendedKeyUsage: tolerant(() => extendedKeyUsages(extensionValue(parts, EXTENSION_OID.extKeyUsage))),
+      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    }
+  } catch (e) {
+    if (e instanceof AppError) throw e
+    throw new AppError('INVALID_INPUT', {}, `not a DER X.509 certificate: ${(e as Error).message}`, { cause: e })
   }
 }
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { AppError } from '../../../shared/errors'
 import type { KeyAlgorithm } from '../../../shared/model'
-import { describePublicKey, decodeCertificate } from './certificate'
+import { describePublicKey } from './certificate'
 import { certificateParts, type CertificateParts } from './certificate-parts'
 import { cmsAlgorithmFor, type CmsAlgorithm } from './cms-algorithms'
 import {
@@ -49,7 +49,7 @@ function prepare(certificateDer: Uint8Array): PreparedSigner {
   const hit = prepared.get(cacheKey)
   if (hit) return hit
   const cert = partsOf(certificateDer)
-  const key = describePublicKey(decodeCertificate(certificateDer).tbsCertificate.subjectPublicKeyInfo)
+  const key = describePublicKey(cert.spki)
   const alg = cmsAlgorithmFor(key.keyAlgorithm)
   if (!alg || !alg.supported || !alg.nodeDigest) {
     throw new AppError(

@@ -3,15 +3,16 @@
 // signing-certificate-v2. Chain, validity and revocation are the caller's business (the portal).
 import { createHash, webcrypto } from 'node:crypto'
 import { AsnConvert } from '@peculiar/asn1-schema'
-import { Name, SubjectKeyIdentifier, id_ce_subjectKeyIdentifier } from '@peculiar/asn1-x509'
+import { Name } from '@peculiar/asn1-x509'
 import { AppError } from '../../../shared/errors'
 import { describePublicKey, decodeCertificate } from './certificate'
+import { extensionValue } from './certificate-parts'
 import { certificateParts } from './certificate-parts'
 import { NODE_DIGESTS, VERIFY_SIGNATURE_ALGORITHMS, WEBCRYPTO_HASH, cmsAlgorithmFor, type NodeDigest } from './cms-algorithms'
 import { bytesEqual, children, decodeOid, decodeTime, expectTag, readSingle, type Tlv } from './der'
 import { CURVE_SIZES, ecdsaDerToRaw } from './ecdsa-signature'
 import { decodeSigningCertificateV2, essHashOid } from './ess'
-import { CMS_OID } from './oids'
+import { CMS_OID, EXTENSION_OID } from './oids'
 
 export interface VerifiedCades {
   /** DER of the certificate whose key made the signature. */
@@ -62,9 +63,8 @@ function attributeMap(signedAttrs: Tlv): Map<string, Tlv> {
 }
 
 function subjectKeyId(certDer: Uint8Array): Uint8Array | null {
-  const ext = decodeCertificate(certDer).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier)
-  if (!ext) return null
-  return new Uint8Array(AsnConvert.parse(ext.extnValue, SubjectKeyIdentifier).buffer)
+  const value = extensionValue(decodeCertificate(certDer), EXTENSION_OID.subjectKeyIdentifier)
+  return value ? readSingle(value, 0x04).value : null
 }
 
 function findSigner(sid: Tlv, certificates: Uint8Array[]): Uint8Array {
@@ -87,7 +87,7 @@ function findSigner(sid: Tlv, certificates: Uint8Array[]): Uint8Array {
 }
 
 async function checkSignature(certDer: Uint8Array, si: SignerInfoParts, digest: NodeDigest, data: Uint8Array): Promise<void> {
-  const key = describePublicKey(decodeCertificate(certDer).tbsCertificate.subjectPublicKeyInfo)
+  const key = describePublicKey(decodeCertificate(certDer).spki)
   const sigAlg = VERIFY_SIGNATURE_ALGORITHMS[si.signatureOid] ?? fail(`unsupported signatureAlgorithm ${si.signatureOid}`)
   if (sigAlg.keyAlgorithm !== key.keyAlgorithm) fail(`signatureAlgorithm ${si.signatureOid} does not fit the ${key.keyDescription} key`)
   const alg = cmsAlgorithmFor(key.keyAlgorithm)
@@ -159,7 +159,7 @@ async function verify(p7s: Uint8Array, content: Uint8Array): Promise<VerifiedCad
   if (decodeOid(ct) !== eContentType) fail('contentType attribute differs from eContentType')
   const digestName = NODE_DIGESTS[si.digestOid]
   if (!digestName) {
-    const key = describePublicKey(decodeCertificate(signerCertificate).tbsCertificate.subjectPublicKeyInfo)
+    const key = describePublicKey(decodeCertificate(signerCertificate).spki)
     if (!cmsAlgorithmFor(key.keyAlgorithm)?.supported) {
       throw new AppError('MECHANISM_NOT_SUPPORTED', { algorithm: key.keyDescription }, `digest ${si.digestOid} is not implemented`)
     }

@@ -105,3 +105,10 @@ export const SIGNATURE_NAMES: Readonly<Record<string, string>> = {
   [SIGNATURE_OID.gost2012_512]: 'ГОСТ Р 34.10-2012 512 бит (ГОСТ Р 34.11-2012)',
   [SIGNATURE_OID.gost2001]: 'ГОСТ Р 34.10-2001 (ГОСТ Р 34.11-94)',
 }
+
+/** X.509 v3 extensions read by the parser and the CMS verifier. */
+export const EXTENSION_OID = {
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+} as const

@@ -1,8 +1,7 @@
 // Turns an X.500 Name (subject or issuer) into the PersonName the app shows, reading the
 // Russian qualified-certificate attributes (СНИЛС, ИНН, ОГРН, …) whatever string type the CA used.
-import type { Name } from '@peculiar/asn1-x509'
-import type { AttributeValue } from '@peculiar/asn1-x509'
 import type { PersonName } from '../../../shared/model'
+import { children, decodeOid, expectTag, type Tlv } from './der'
 import { normalizeSnils } from '../../../shared/validators'
 import { NAME_OID } from './oids'
 
@@ -14,7 +13,7 @@ const FIELD_BY_OID: ReadonlyMap<string, NameField> = new Map(
     .map(([field, oid]) => [oid, field as NameField]),
 )
 
-/** Decodes a DER-encoded string value (TLV) that asn1-schema left as raw bytes. */
+/** Decodes a DER-encoded string value (TLV) of any of the X.520 string types. */
 export function decodeDerString(der: Uint8Array): string | null {
   if (der.length < 2) return null
   const tag = der[0]!
@@ -61,27 +60,19 @@ function decodeUtf8OrLatin1(body: Uint8Array): string {
   }
 }
 
-/** The text of an attribute value, whichever ASN.1 string type carries it. */
-export function attributeText(value: AttributeValue): string | null {
-  if (value.anyValue) return decodeDerString(new Uint8Array(value.anyValue))
-  if (value.teletexString !== undefined) {
-    // The parser hands TeletexString over byte by byte; CAs that use it for Cyrillic write UTF-8.
-    return decodeUtf8OrLatin1(Uint8Array.from(value.teletexString, (c) => c.charCodeAt(0) & 0xff))
-  }
-  const s = value.utf8String ?? value.printableString ?? value.bmpString ?? value.ia5String ?? value.universalString
-  return s === undefined ? null : s
-}
-
-/** All attribute values by OID, in the order they appear (RDNs may repeat, e.g. several OU). */
-export function nameAttributes(name: Name): Map<string, string[]> {
+/** All attribute values of a DER Name by OID, in order (RDNs may repeat, e.g. several OU). */
+export function nameAttributes(name: Tlv): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  for (const rdn of name) {
-    for (const atv of rdn) {
-      const text = attributeText(atv.value)?.trim()
+  for (const rdn of children(expectTag(name, 0x30, 'Name'))) {
+    for (const atv of children(expectTag(rdn, 0x31, 'RelativeDistinguishedName'))) {
+      const [type, value] = children(expectTag(atv, 0x30, 'AttributeTypeAndValue'))
+      if (!type || !value) continue
+      const text = decodeDerString(value.der)?.trim()
       if (!text) continue
-      const list = out.get(atv.type) ?? []
+      const oid = decodeOid(type)
+      const list = out.get(oid) ?? []
       list.push(text)
-      out.set(atv.type, list)
+      out.set(oid, list)
     }
   }
   return out
@@ -95,7 +86,7 @@ export function emptyPersonName(): PersonName {
   }
 }
 
-export function personNameFromName(name: Name): PersonName {
+export function personNameFromName(name: Tlv): PersonName {
   const result = emptyPersonName()
   for (const [oid, values] of nameAttributes(name)) {
     const field = FIELD_BY_OID.get(oid)

@@ -29,13 +29,6 @@ export function timePhase<T>(timings: Timings, phase: Phase, fn: () => T): T {
   }
 }
 
-/** Sum of two timing records (phase by phase). */
-export function addTimings(a: Timings, b: Timings): Timings {
-  const out: Timings = { ...a }
-  for (const [k, v] of Object.entries(b) as [Phase, number][]) out[k] = (out[k] ?? 0) + v
-  return out
-}
-
 /** «libraryLoad 3.1 ms, initialize 0.4 ms, …» for logs and the benchmark. */
 export function formatTimings(t: Timings): string {
   return (Object.entries(t) as [Phase, number][]).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')

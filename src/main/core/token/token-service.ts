@@ -235,10 +235,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     async sign(certificateId, data) {
       const copy = data.slice()
       const r = await call('sign', [certificateId, copy], [copy.buffer as ArrayBuffer])
-      return { keyAlgorithm: r.keyAlgorithm, signature: new Uint8Array(r.signature) }
+      // Structured clone delivers a Uint8Array whose buffer the worker transferred to us.
+      return { keyAlgorithm: r.keyAlgorithm, signature: r.signature }
     },
     async certificate(certificateId) {
-      return new Uint8Array(await call('certificate', [certificateId]))
+      return call('certificate', [certificateId])
     },
     async logout() {
       await call('logout', [])
