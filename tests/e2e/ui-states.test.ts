@@ -31,6 +31,8 @@ afterAll(async () => {
 })
 
 beforeEach(async () => {
+  // Each test starts logged out, on a fresh page.
+  await core.handlers['auth.logout']({})
   core.outcomes.clear()
   core.stageDelayMs = 0
   core.setState(withDoctor({ triesLeft: 3 }))
@@ -104,7 +106,7 @@ describe('PIN dialog', () => {
   it('counts tries down after wrong PINs, warns before the last one, then explains the lock', async () => {
     await openDoctor()
     expect(await page().locator('[data-testid="pin-tries"]').textContent()).toBe('Осталось 3 попытки ввода PIN-кода')
-    expect(await page().locator('[data-testid="pin-input"]').evaluate((el) => el === document.activeElement)).toBe(true)
+    await expect.poll(() => page().locator('[data-testid="pin-input"]').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
 
     await typePin('0000')
     const error = page().locator('[data-testid="login-error"]')
@@ -226,7 +228,6 @@ describe('after login', () => {
     const notice = page().locator('[data-testid="session-ended"]')
     await notice.waitFor()
     expect(await notice.textContent()).toContain('токен извлечён')
-    await core.handlers['auth.logout']({})
   })
 })
 
@@ -241,14 +242,19 @@ describe('the page and its socket', () => {
         .end()
     })
     expect(csp).toContain("script-src 'self'")
-    const ran = await page().evaluate(() => {
+    // Runs in the page (a string, as this file is compiled without DOM types).
+    const result = (await page().evaluate(`(async () => {
+      const violations = []
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective))
       const s = document.createElement('script')
       s.textContent = 'window.__inlineRan = true'
       document.body.append(s)
-      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true
-    })
-    expect(ran).toBe(false)
-    expect(() => page().evaluate(() => eval('1'))).rejects.toThrow()
+      await new Promise((r) => setTimeout(r, 50))
+      return { ran: window.__inlineRan === true, violations }
+    })()`)) as { ran: boolean; violations: string[] }
+    expect(result.ran).toBe(false)
+    expect(result.violations.some((d) => d.startsWith('script-src'))).toBe(true)
+    app.consoleErrors.length = 0 // the violation above is logged on purpose
   })
 
   it('shows a clear message when opened without the secret, and refuses a wrong one', async () => {
@@ -270,5 +276,12 @@ describe('the page and its socket', () => {
     })
     expect(outcome).toBe('http 403')
     expect(CLOSE.unauthorized).toBe(4401)
+  })
+
+  // Last: it stops the host.
+  it('tells the user when the connection to the program is lost', async () => {
+    await app.host.close()
+    await page().locator('[data-testid="connection-lost"]').waitFor()
+    expect(await page().locator('[data-testid="connection-lost"]').textContent()).toContain('Нет связи с программой')
   })
 })

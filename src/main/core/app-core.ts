@@ -40,7 +40,11 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
     pollIntervalMs: config.tokenPollIntervalMs,
   })
   const portal = new PortalClient({ baseUrl: config.portalUrl, caFile: config.portalCaFile, timeoutMs: config.portalTimeoutMs })
-  const session = new SessionManager(portal, (reason) => emit('auth.sessionEnded', { reason }))
+  // However a session ends, the token's logged-in PKCS#11 session ends with it.
+  const session = new SessionManager(portal, (reason) => {
+    void tokens.logout().catch(() => {})
+    emit('auth.sessionEnded', { reason })
+  })
   const unsubscribeTokens = tokens.onChange((state) => emit('token.changed', state))
 
   const handlers: Handlers = {
@@ -65,13 +69,15 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
       } catch (e) {
         const err = toAppError(e)
         log(`login failed: ${err.code}${err.details ? ` (${err.details})` : ''}`)
+        // A refused login must not leave the token logged in for whoever comes next.
+        await tokens.logout().catch(() => {})
         throw err
       }
     },
     'auth.session': async () => session.info(),
     'auth.logout': async () => {
       await session.end('logout')
-      await tokens.logout()
+      await tokens.logout() // also when no portal session existed (a login that failed midway)
       return { ok: true as const }
     },
   }

@@ -20,6 +20,7 @@ export const appConfigSchema = z.object({
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
 
+/** The defaults next to the sources (development, Node host, CLI); see LoadConfigOptions.defaultsFile. */
 export const DEFAULT_CONFIG_FILE = resolve(import.meta.dirname, '../../../resources/config/default.json')
 
 /** Where an administrator puts the workstation's settings. */
@@ -58,6 +59,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<AppConfig> {
 
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv
+  /** The shipped defaults; the Electron glue passes the installed app's resources folder. */
+  defaultsFile?: string
   /** Overrides applied last (tests, the demo). */
   overrides?: Partial<AppConfig>
 }
@@ -66,7 +69,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const env = options.env ?? process.env
   const machineFile = machineConfigPath(env)
   const merged = {
-    ...readJson(DEFAULT_CONFIG_FILE),
+    ...readJson(options.defaultsFile ?? DEFAULT_CONFIG_FILE),
     ...(existsSync(machineFile) ? readJson(machineFile) : {}),
     ...fromEnv(env),
     ...options.overrides,

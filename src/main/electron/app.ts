@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createAppCore, type AppCore } from '../core/app-core'
 import { loadConfig } from '../core/config'
 import { registerIpc } from './ipc'
-import { devServerOrigin, type RendererSource } from './policy'
+import { defaultsFilePath, devServerOrigin, type RendererSource } from './policy'
 import { checkForUpdates } from './updater'
 import { createMainWindow, hardenSession } from './window'
 
@@ -75,7 +75,9 @@ export function runElectronApp(): void {
 
   void app.whenReady().then(() => {
     try {
-      const config = loadConfig()
+      const config = loadConfig({
+        defaultsFile: defaultsFilePath({ isPackaged: app.isPackaged, resourcesPath: process.resourcesPath, appPath: app.getAppPath() }),
+      })
       core = createAppCore(config, { transport: 'electron', version: app.getVersion(), log })
     } catch (e) {
       log(`startup: ${e instanceof Error ? e.message : String(e)}`)

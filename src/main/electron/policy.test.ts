@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { buildCsp, devServerOrigin, isTrustedSender, windowPreferences, type RendererSource } from './policy'
+import { buildCsp, devServerOrigin, isTrustedSender, windowPreferences, type RendererSource, defaultsFilePath } from './policy'
 
 const INDEX = '/opt/АРМ медицинского работника/resources/app.asar/out/renderer/index.html'
 const fileSource: RendererSource = { kind: 'file', indexPath: INDEX }
@@ -107,5 +107,18 @@ describe('buildCsp', () => {
     const html = readFileSync(resolve(import.meta.dirname, '../../renderer/index.html'), 'utf8')
     const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1]
     expect(meta).toBe(buildCsp({ meta: true }))
+  })
+})
+
+describe('defaultsFilePath', () => {
+  it('reads the shipped defaults from the installed resources folder when packaged', () => {
+    expect(defaultsFilePath({ isPackaged: true, resourcesPath: '/opt/lkmr/resources', appPath: '/opt/lkmr/resources/app.asar' }))
+      .toBe('/opt/lkmr/resources/resources/config/default.json')
+    expect(defaultsFilePath({ isPackaged: true, resourcesPath: 'C:\\Program Files\\LKMR\\resources', appPath: 'x' }))
+      .toBe('C:\\Program Files\\LKMR\\resources\\resources\\config\\default.json')
+  })
+  it('reads them from the project folder when run unpackaged', () => {
+    expect(defaultsFilePath({ isPackaged: false, resourcesPath: '/usr/lib/electron/resources', appPath: '/work/app/' }))
+      .toBe('/work/app/resources/config/default.json')
   })
 })

@@ -134,3 +134,13 @@ export function devServerOrigin(value: string | undefined): string | null {
   if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return null
   return url.origin
 }
+
+/**
+ * The shipped default settings: electron-builder copies resources/ to <resourcesPath>/resources
+ * in an installed app; unpackaged, they sit in the app folder (the project root).
+ */
+export function defaultsFilePath(where: { isPackaged: boolean; resourcesPath: string; appPath: string }): string {
+  const base = where.isPackaged ? where.resourcesPath : where.appPath
+  const sep = base.includes('\\') && !base.includes('/') ? '\\' : '/'
+  return [base.replace(/[\\/]+$/, ''), 'resources', 'config', 'default.json'].join(sep)
+}

@@ -129,6 +129,10 @@ describe('pinPrompt', () => {
     expect(pinPrompt(tokenWith({ triesLeft: 3 }), err)).toEqual({ kind: 'pin', warning: null, triesLeft: 2 })
     expect(pinPrompt(tokenWith(), { code: 'PIN_INCORRECT', params: { triesLeft: 1 } })).toMatchObject({ warning: 'finalTry' })
     expect(pinPrompt(tokenWith(), { code: 'PIN_INCORRECT', params: { triesLeft: 'x' } })).toMatchObject({ triesLeft: null })
+    // The core sends the token's flags after the attempt with the error.
+    const flags = (countLow: boolean, finalTry: boolean): AppErrorData => ({ code: 'PIN_INCORRECT', params: { triesLeft: null, countLow, finalTry } })
+    expect(pinPrompt(tokenWith(), flags(true, false))).toEqual({ kind: 'pin', warning: 'countLow', triesLeft: null })
+    expect(pinPrompt(tokenWith(), flags(true, true))).toEqual({ kind: 'pin', warning: 'finalTry', triesLeft: null })
   })
 
   it('asks nothing of a locked token, a PIN-pad token, or one without login', () => {

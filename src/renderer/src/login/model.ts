@@ -33,10 +33,12 @@ export function pinPrompt(token: TokenInfo | undefined, lastError: AppErrorData 
   if (lastError?.code === 'PIN_LOCKED' || token?.pin.locked) return { kind: 'locked' }
   if (token?.pin.protectedAuthPath) return { kind: 'pinpad' }
   if (token && !token.pin.loginRequired) return { kind: 'none' }
-  const fromError = lastError?.code === 'PIN_INCORRECT' ? triesLeftFrom(lastError) : null
+  // A PIN_INCORRECT answer carries the token's flags as they were right after the attempt.
+  const wrongPin = lastError?.code === 'PIN_INCORRECT' ? lastError.params : null
+  const fromError = lastError && wrongPin ? triesLeftFrom(lastError) : null
   const triesLeft = fromError ?? token?.pin.triesLeft ?? null
-  const finalTry = triesLeft === 1 || Boolean(token?.pin.finalTry)
-  const countLow = Boolean(token?.pin.countLow)
+  const finalTry = triesLeft === 1 || wrongPin?.finalTry === true || Boolean(token?.pin.finalTry)
+  const countLow = wrongPin?.countLow === true || Boolean(token?.pin.countLow)
   return { kind: 'pin', warning: finalTry ? 'finalTry' : countLow ? 'countLow' : null, triesLeft }
 }
 
