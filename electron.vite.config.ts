@@ -18,6 +18,8 @@ const NATIVE = ['pkcs11js', 'better-sqlite3-multiple-ciphers']
 const tokenWorker = at('src/main/core/token/token-worker.ts')
 const mainInput: Record<string, string> = { index: at('src/main/index.ts') }
 if (existsSync(tokenWorker)) mainInput['token-worker'] = tokenWorker
+// The same app without Electron (Node host + Chromium), run from its bundle by `npm run start:web`.
+mainInput['start-web'] = at('src/main/host/start-web.ts')
 
 /**
  * Keeps index.html's CSP <meta> identical to the policy the transports send as a header

@@ -39,5 +39,5 @@ TXT
 if npx tsx scripts/start-electron.ts --check >/dev/null 2>&1; then
   npx tsx scripts/start-electron.ts
 else
-  npx tsx src/main/host/start-web.ts "$@"
+  node out/main/start-web.js "$@"
 fi

@@ -3,8 +3,9 @@
 // IT staff testing a setting without editing files).
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { delimiter, join, resolve } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { z } from 'zod'
+import { findAppRoot } from './app-root'
 
 export const appConfigSchema = z.object({
   /** Portal base URL, e.g. https://portal.clinic.local:8443 */
@@ -21,7 +22,7 @@ export const appConfigSchema = z.object({
 export type AppConfig = z.infer<typeof appConfigSchema>
 
 /** The defaults next to the sources (development, Node host, CLI); see LoadConfigOptions.defaultsFile. */
-export const DEFAULT_CONFIG_FILE = resolve(import.meta.dirname, '../../../resources/config/default.json')
+export const DEFAULT_CONFIG_FILE = join(findAppRoot(), 'resources', 'config', 'default.json')
 
 /** Where an administrator puts the workstation's settings. */
 export function machineConfigPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,15 +1,17 @@
 // `npm run start:web`: the same app without the Electron binary — the real core behind the Node
 // host, the built renderer (out/renderer) in `chromium --app`. With --no-browser it only prints
-// the URL to open. It builds nothing: run `npx electron-vite build` first.
+// the URL to open. It builds nothing: `npm run start:web` builds first and runs the bundle
+// (out/main/start-web.js), as the installed app runs its bundle.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { hashForSecret } from '../../shared/rpc/ws-protocol'
 import { createAppCore } from '../core/app-core'
+import { findAppRoot } from '../core/app-root'
 import { loadConfig } from '../core/config'
 import { CHROMIUM, launchChromium } from './chromium'
 import { startNodeHost } from './node-host'
 
-const ROOT = resolve(import.meta.dirname, '../../..')
+const ROOT = findAppRoot()
 const RENDERER_DIR = join(ROOT, 'out/renderer')
 
 async function main(): Promise<void> {

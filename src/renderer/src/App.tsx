@@ -5,6 +5,7 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react'
 import type { SessionInfo } from '../../shared/model'
 import { useApi } from './context'
 import { LoginScreen, type SessionEndNotice } from './login/LoginScreen'
+import { tokenStateQuery } from './login/useTokenState'
 
 const loadShell = () => import('./shell/Shell')
 const Shell = lazy(loadShell)
@@ -15,6 +16,9 @@ export function App(): ReactNode {
   const qc = useQueryClient()
   const [notice, setNotice] = useState<SessionEndNotice>(null)
   const session = useQuery({ queryKey: SESSION_KEY, queryFn: () => api.call('auth.session', {}), staleTime: Infinity, retry: false })
+  // Ask for the tokens together with the session, not after it: the login screen is the usual
+  // first screen and should not wait for a second round trip.
+  useEffect(() => void qc.prefetchQuery(tokenStateQuery(api, qc)), [api, qc])
 
   useEffect(
     () =>

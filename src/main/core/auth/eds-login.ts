@@ -3,7 +3,7 @@
 import { AppError } from '../../../shared/errors'
 import type { LoginStage } from '../../../shared/model'
 import { MAX_CLOCK_SKEW_SECONDS, type SessionResponse } from '../../../shared/portal-api'
-import { signDetachedCades } from '../crypto/cms'
+import { signDetachedCades } from '../crypto/cms-sign' // not the barrel: verification's ASN.1 schemas stay unloaded
 import type { PortalClient } from '../portal/portal-client'
 import type { TokenService } from '../token/token-service'
 import { formatDate, formatDuration } from '../../../shared/format'

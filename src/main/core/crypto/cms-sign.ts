@@ -10,7 +10,7 @@ import {
   algorithmIdentifier, bytesEqual, encodeTime, octetString, oid, readSingle, sequence, setOf, smallInteger, tlv,
 } from './der'
 import { ecdsaRawToDer } from './ecdsa-signature'
-import { encodeSigningCertificateV2 } from './ess'
+import { encodeSigningCertificateV2 } from './ess-encode'
 import { CMS_OID } from './oids'
 
 /**

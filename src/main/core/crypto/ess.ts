@@ -1,8 +1,8 @@
 // ESS signing-certificate-v2 (RFC 5035), the CAdES-BES attribute that binds the signer's
-// certificate to the signature. No @peculiar package ships it, so it is defined here with
+// certificate to the signature: its ASN.1 for decoding (encoding: ess-encode.ts). No @peculiar package ships it, so it is defined here with
 // asn1-schema (decorators applied as functions: the project does not enable legacy decorators).
 import { AsnConvert, AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, OctetString } from '@peculiar/asn1-schema'
-import { AlgorithmIdentifier, GeneralName, GeneralNames, Name, PolicyInformation } from '@peculiar/asn1-x509'
+import { AlgorithmIdentifier, GeneralNames, PolicyInformation } from '@peculiar/asn1-x509'
 import { DIGEST_OID } from './oids'
 
 /** IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber } */
@@ -46,22 +46,6 @@ export class SigningCertificateV2 {
 AsnProp({ type: EssCertIdV2, repeated: 'sequence' })(SigningCertificateV2.prototype, 'certs')
 AsnProp({ type: PolicyInformation, repeated: 'sequence', optional: true })(SigningCertificateV2.prototype, 'policies')
 
-/** The DER of a SigningCertificateV2 naming one certificate by its SHA-256 hash and issuer/serial. */
-export function encodeSigningCertificateV2(certSha256: Uint8Array, issuerNameDer: Uint8Array, serialValue: Uint8Array): Uint8Array {
-  const value = new SigningCertificateV2({
-    certs: [
-      new EssCertIdV2({
-        certHash: new OctetString(certSha256),
-        issuerSerial: new IssuerSerial({
-          issuer: new GeneralNames([new GeneralName({ directoryName: AsnConvert.parse(issuerNameDer, Name) })]),
-          serialNumber: toArrayBuffer(serialValue),
-        }),
-      }),
-    ],
-  })
-  return new Uint8Array(AsnConvert.serialize(value))
-}
-
 export function decodeSigningCertificateV2(der: Uint8Array): SigningCertificateV2 {
   return AsnConvert.parse(der, SigningCertificateV2)
 }
@@ -69,8 +53,4 @@ export function decodeSigningCertificateV2(der: Uint8Array): SigningCertificateV
 /** The digest OID an ESSCertIDv2 uses (SHA-256 when absent). */
 export function essHashOid(id: EssCertIdV2): string {
   return id.hashAlgorithm?.algorithm ?? DIGEST_OID.sha256
-}
-
-function toArrayBuffer(b: Uint8Array): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
 }

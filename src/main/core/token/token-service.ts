@@ -62,12 +62,15 @@ export interface TokenServiceOptions {
 }
 
 /**
- * The worker entry: the bundled `token-worker.js` next to this module when the app is built,
- * else the TypeScript source (development, tests).
+ * The worker entry: the bundled `token-worker.js` (emitted next to the main bundle's entries;
+ * this module itself may sit one level down, in the bundle's chunks/), else the TypeScript
+ * source beside this file (development, tests).
  */
 export function resolveWorkerEntry(base: string = import.meta.url): URL {
-  const js = new URL('./token-worker.js', base)
-  if (existsSync(fileURLToPath(js))) return js
+  for (const candidate of ['./token-worker.js', '../token-worker.js']) {
+    const js = new URL(candidate, base)
+    if (existsSync(fileURLToPath(js))) return js
+  }
   return new URL('./token-worker.ts', base)
 }
 

@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query'
 import { useEffect } from 'react'
 import type { TokenState } from '../../../shared/model'
+import type { Api } from '../api'
 import { useApi } from '../context'
 
 export const TOKEN_STATE_KEY = ['token.state'] as const
@@ -15,15 +16,20 @@ export function storeTokenState(qc: QueryClient, state: TokenState): void {
   qc.setQueryData<TokenState>(TOKEN_STATE_KEY, (old) => newer(old, state))
 }
 
-export function useTokenState() {
-  const api = useApi()
-  const qc = useQueryClient()
-  const query = useQuery({
+/** One definition of the token-state query, for the screen and for the start-up prefetch. */
+export function tokenStateQuery(api: Api, qc: QueryClient) {
+  return {
     queryKey: TOKEN_STATE_KEY,
     queryFn: async () => newer(qc.getQueryData<TokenState>(TOKEN_STATE_KEY), await api.call('token.state', {})),
     staleTime: Infinity,
     retry: false,
-  })
+  } as const
+}
+
+export function useTokenState() {
+  const api = useApi()
+  const qc = useQueryClient()
+  const query = useQuery(tokenStateQuery(api, qc))
   useEffect(() => api.on('token.changed', (state) => storeTokenState(qc, state)), [api, qc])
   const refresh = useMutation({
     mutationFn: () => api.call('token.refresh', {}),
