@@ -15,11 +15,16 @@ npx tsx scripts/demo-tokens.ts --dir "$DEMO_DIR"
 eval "$(npx tsx scripts/demo/env.ts "$PORT")"
 
 rm -rf .data/demo-portal
-npx tsx portal/src/main.ts serve --demo "$DEMO_DIR" --port "$PORT" --data .data/demo-portal &
+npx tsx portal/src/main.ts serve --demo "$DEMO_DIR" --port "$PORT" --data .data/demo-portal --quiet &
 portal_pid=$!
 trap 'kill $portal_pid 2>/dev/null || true' EXIT INT TERM
 
-for _ in $(seq 1 100); do
+# Wait for the portal to say it is up; stop with its own message if it could not start.
+for _ in $(seq 1 150); do
+  if ! kill -0 "$portal_pid" 2>/dev/null; then
+    echo "Портал не запустился (см. сообщение выше). Демо остановлено." >&2
+    exit 1
+  fi
   if npm run -s diag -- portal >/dev/null 2>&1; then break; fi
   sleep 0.2
 done

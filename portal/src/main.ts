@@ -123,6 +123,11 @@ async function serve(values: Values): Promise<void> {
     })
   } catch (e) {
     await storage.close()
+    const code = (e as { code?: string }).code
+    if (code === 'EADDRINUSE') {
+      throw new Error(`Порт ${port} уже занят — возможно, портал уже запущен. Остановите его или укажите другой порт: --port N`)
+    }
+    if (code === 'EACCES') throw new Error(`Нет прав на порт ${port}: выберите порт выше 1024 (--port N)`)
     throw e
   }
   process.stdout.write(`Портал запущен: ${portal.url}\n`)

@@ -115,14 +115,15 @@ describe('EDS login in the real UI against the real portal', () => {
     const label = tokens.cert('doctor').token.label
     const t0 = Date.now()
     tokens.pull(label)
-    await certCard('doctor').waitFor({ state: 'detached', timeout: 3000 })
+    await certCard('doctor').waitFor({ state: 'detached', timeout: 5000 })
     const goneMs = Date.now() - t0
     const t1 = Date.now()
     tokens.insert(label)
-    await certCard('doctor').waitFor({ timeout: 3000 })
+    await certCard('doctor').waitFor({ timeout: 5000 })
     const backMs = Date.now() - t1
-    expect(goneMs).toBeLessThan(1500)
-    expect(backMs).toBeLessThan(1500)
+    // Sanity bounds for a loaded CI machine (polling is every 500 ms); bench/ measures the figure.
+    expect(goneMs).toBeLessThan(3000)
+    expect(backMs).toBeLessThan(3000)
     // The re-inserted token works in the same app session.
     expect((await attempt('doctor')).code).toBeNull()
     await logout()

@@ -140,27 +140,28 @@ describe('PIN dialog', () => {
 
   it('asks to type the PIN on the device for a PIN-pad token, without a field', async () => {
     core.setState(withDoctor({ protectedAuthPath: true }))
-    core.stageDelayMs = 300
+    core.holdAt = 'pin' // the device is "waiting for the PIN pad" until the test lets it go
     await openDoctor()
     expect(await page().locator('[data-testid="pin-input"]').count()).toBe(0)
     expect(await page().locator('[data-testid="pinpad-info"]').textContent()).toContain('Введите PIN-код на устройстве')
     await page().locator('[data-testid="pin-submit"]').click()
     await page().locator('[data-testid="login-progress"][data-stage="pin"] [data-testid="pinpad-prompt"]').waitFor()
+    core.release()
     await page().locator('[data-testid="shell"]').waitFor()
   })
 
   it('shows the four login steps as the core reports them', async () => {
-    core.stageDelayMs = 250
+    const progress = page().locator('[data-testid="login-progress"]')
+    core.holdAt = 'challenge'
     await openDoctor()
     await typePin(DEMO_PIN)
-    const progress = page().locator('[data-testid="login-progress"]')
-    const seen = new Set<string>()
-    while (!(await page().locator('[data-testid="shell"]').count())) {
-      const stage = await progress.getAttribute('data-stage', { timeout: 2000 }).catch(() => null)
-      if (stage) seen.add(stage)
-      await page().waitForTimeout(50)
+    // Each stage is held until the screen has shown it, then the next one is let through.
+    for (const [stage, next] of [['challenge', 'pin'], ['pin', 'signing'], ['signing', 'verifying'], ['verifying', null]] as const) {
+      await page().locator(`[data-testid="login-progress"][data-stage="${stage}"]`).waitFor()
+      core.holdAt = next
+      core.release()
     }
-    expect([...seen]).toEqual(expect.arrayContaining(['challenge', 'pin', 'signing', 'verifying']))
+    await page().locator('[data-testid="shell"]').waitFor()
     expect(await progress.count()).toBe(0)
   })
 

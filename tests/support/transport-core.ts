@@ -20,6 +20,9 @@ export interface TransportCore extends AppCore {
   outcomes: Map<string, AppErrorData>
   /** Milliseconds between login stages (to see the progress UI). */
   stageDelayMs: number
+  /** Stops a login at this stage until release(): lets a test look at a transient screen. */
+  holdAt: LoginStage | null
+  release(): void
   closed: boolean
 }
 
@@ -149,11 +152,18 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
     for (const l of listeners) l(event, payload)
   }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  let releaseHold: (() => void) | null = null
 
   const core: TransportCore = {
     calls: [],
     outcomes: new Map(),
     stageDelayMs: 0,
+    holdAt: null,
+    release() {
+      const r = releaseHold
+      releaseHold = null
+      r?.()
+    },
     closed: false,
     handlers: undefined as unknown as Handlers,
     setState(next) {
@@ -173,6 +183,10 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
 
   const stage = async (s: LoginStage): Promise<void> => {
     emit('auth.progress', { stage: s })
+    if (core.holdAt === s) {
+      core.holdAt = null
+      await new Promise<void>((r) => (releaseHold = r))
+    }
     if (core.stageDelayMs) await sleep(core.stageDelayMs)
   }
 
