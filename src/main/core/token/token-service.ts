@@ -141,7 +141,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const start = (): void => {
     const createdAt = performance.now()
     const how = workerStart(options.workerEntry ?? resolveWorkerEntry())
-    const w = new Worker(how.target, { eval: how.eval, workerData: init, name: 'token-worker' })
+    // A bundled worker is plain JavaScript: it must not inherit the parent's loader flags (tsx
+    // under the CLI or benchmark costs ~60 ms of start-up); the .ts bootstrap registers its own.
+    const w = new Worker(how.target, { eval: how.eval, workerData: init, name: 'token-worker', ...(how.eval ? {} : { execArgv: [] }) })
     worker = w
     let markReady: () => void = () => {}
     let failReady: (e: unknown) => void = () => {}
