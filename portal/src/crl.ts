@@ -3,7 +3,8 @@
 import { X509Certificate, verify as verifySignature } from 'node:crypto'
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { CertificateList } from '@peculiar/asn1-x509'
-import { SIGNATURE_OID } from '../../src/main/core/crypto/oids'
+import { VERIFY_SIGNATURE_ALGORITHMS } from '../../src/main/core/crypto/cms-algorithms'
+import { children, expectTag, readSingle } from '../../src/main/core/crypto/der'
 
 export interface ParsedCrl {
   thisUpdate: Date
@@ -12,41 +13,6 @@ export interface ParsedCrl {
   revoked: { serial: string; revokedAt: Date }[]
   /** Returns true when `issuer`'s public key verifies the CRL signature. */
   isSignedBy(issuer: X509Certificate): boolean
-}
-
-const HASH_BY_SIGNATURE: Readonly<Record<string, string>> = {
-  [SIGNATURE_OID.sha256WithRSAEncryption]: 'sha256',
-  [SIGNATURE_OID.sha384WithRSAEncryption]: 'sha384',
-  [SIGNATURE_OID.sha512WithRSAEncryption]: 'sha512',
-  [SIGNATURE_OID.ecdsaWithSHA256]: 'sha256',
-  [SIGNATURE_OID.ecdsaWithSHA384]: 'sha384',
-  [SIGNATURE_OID.ecdsaWithSHA512]: 'sha512',
-}
-
-/** The bytes (tag, length and value) of the first element inside the outer DER SEQUENCE. */
-function firstInnerElement(der: Uint8Array): Uint8Array {
-  const headerLength = (at: number): { header: number; length: number } => {
-    const first = der[at + 1]
-    if (first === undefined) throw new Error('truncated DER')
-    if (first < 0x80) return { header: 2, length: first }
-    const n = first & 0x7f
-    if (n === 0 || n > 4) throw new Error('unsupported DER length')
-    let length = 0
-    for (let i = 0; i < n; i++) {
-      const b = der[at + 2 + i]
-      if (b === undefined) throw new Error('truncated DER')
-      length = length * 256 + b
-    }
-    return { header: 2 + n, length }
-  }
-  if (der[0] !== 0x30) throw new Error('not a DER SEQUENCE')
-  const outer = headerLength(0)
-  const start = outer.header
-  if (der[start] !== 0x30) throw new Error('tbsCertList is not a SEQUENCE')
-  const inner = headerLength(start)
-  const end = start + inner.header + inner.length
-  if (end > der.length) throw new Error('truncated DER')
-  return der.subarray(start, end)
 }
 
 export function normalizeSerialHex(hex: string): string {
@@ -58,12 +24,13 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   let tbs: Uint8Array
   try {
     list = AsnConvert.parse(der, CertificateList)
-    tbs = firstInnerElement(der)
+    // The signature covers tbsCertList exactly as encoded, so take its bytes, not a re-encoding.
+    tbs = expectTag(children(readSingle(der, 0x30))[0], 0x30, 'tbsCertList').der
   } catch (e) {
     throw new Error(`Not a DER X.509 CRL: ${(e as Error).message}`, { cause: e })
   }
   const sigOid = list.signatureAlgorithm.algorithm
-  const hash = HASH_BY_SIGNATURE[sigOid]
+  const hash = VERIFY_SIGNATURE_ALGORITHMS[sigOid]?.hash ?? null
   const signature = new Uint8Array(list.signature)
   return {
     thisUpdate: list.tbsCertList.thisUpdate.getTime(),
