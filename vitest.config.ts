@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'portal/**/*.test.ts', 'scripts/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'portal/**/*.test.ts', 'scripts/**/*.test.ts', 'native/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'out/**'],
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 30_000,
