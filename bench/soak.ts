@@ -8,7 +8,6 @@
 // and signing throughput with the module in the path versus without it.
 import { createPublicKey, verify } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import pkcs11js from 'pkcs11js'
 import { AppError } from '../src/shared/errors'

@@ -2,13 +2,14 @@
 // a CRL, the portal's TLS certificate, and SoftHSM tokens whose key pairs are generated on the
 // token — a valid doctor (RSA-2048), a valid nurse (ECDSA P-256), one certificate per failing
 // login outcome, and an empty token. Writes `demo.json` (see manifest.ts) for everyone else.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { demoManifestSchema, MANIFEST_FILE, type DemoCert, type DemoManifest, type DemoToken } from './manifest'
 import {
-  createCa, createCrl, exportSpki, generateKeyPair, issueCertificate, issueTlsServerCertificate,
+  createCa, createCrl, exportSpki, generateKeyPair, importPrivateKeyPem, issueCertificate, issueTlsServerCertificate,
   type DemoCa, type IssuedCertificate,
 } from './pki'
+import * as x509 from '../../src/main/core/crypto/x509'
 import { DEMO_ORG, DOCTOR, NURSE, PROBLEMS, fullNameOf, registerEntry, type DemoPerson } from './people'
 import { DEMO_SO_PIN, DEMO_USER_PIN, SOFTHSM_LIBRARY, initToken, writeSofthsmConf } from './softhsm'
 import { keyIdOf, withTokens, type DemoTokenSession } from './token-writer'
@@ -158,4 +159,53 @@ export async function createDemo(opts: CreateDemoOptions): Promise<DemoManifest>
   write('ca/ca.crl.pem', crl.pem)
   write(MANIFEST_FILE, JSON.stringify(demoManifestSchema.parse(manifest), null, 2) + '\n')
   return manifest
+}
+
+/**
+ * Puts one more token into an existing demo token folder (`softhsmConf`): initialised with the
+ * demo PINs, holding a fresh key pair and a certificate from the demo CA for the same person as
+ * the demo certificate of `kind` — e.g. a doctor's second token. Loads the PKCS#11 library in
+ * this process, so it must run before anything else here initialises it. Adds the token to
+ * `manifest.tokens` and returns it.
+ */
+export async function addDemoToken(
+  manifest: DemoManifest,
+  opts: { softhsmConf: string; label: string; kind: DemoCert['kind'] },
+): Promise<DemoToken> {
+  const person = [DOCTOR, NURSE, ...PROBLEMS].find((p) => p.kind === opts.kind)
+  if (!person?.keyOnToken) throw new Error(`no demo person with a key on the token for ${opts.kind}`)
+  const caCert = new x509.X509Certificate(readFileSync(manifest.caCertPem, 'utf8'))
+  const ca: DemoCa = {
+    certificate: caCert,
+    keys: { publicKey: await caCert.publicKey.export(), privateKey: await importPrivateKeyPem(readFileSync(manifest.caKeyPem, 'utf8'), 'EC') },
+    der: new Uint8Array(caCert.rawData),
+    certPem: readFileSync(manifest.caCertPem, 'utf8'),
+    keyPem: readFileSync(manifest.caKeyPem, 'utf8'),
+  }
+  await initToken(opts.softhsmConf, opts.label)
+  const { issued, serial } = await withTokens(manifest.library, opts.softhsmConf, DEMO_USER_PIN, async (tokens) => {
+    const t = tokens.get(opts.label)
+    if (!t) throw new Error(`token ${opts.label} not found after initialisation`)
+    return { issued: await provision(t, person, ca, Date.now()), serial: t.serial }
+  })
+  const token: DemoToken = {
+    label: opts.label,
+    serial,
+    userPin: DEMO_USER_PIN,
+    soPin: DEMO_SO_PIN,
+    certificates: [
+      {
+        kind: person.kind,
+        ckaId: issued.ckaId,
+        label: fullNameOf(person),
+        keyType: person.keyType,
+        snils: person.snils,
+        fullName: fullNameOf(person),
+        certPem: join(dirname(opts.softhsmConf), `${opts.label}.pem`),
+      },
+    ],
+  }
+  writeFileSync(token.certificates[0]!.certPem, issued.cert.pem)
+  manifest.tokens.push(token)
+  return token
 }

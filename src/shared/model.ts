@@ -127,5 +127,12 @@ export const sessionInfoSchema = z.object({
 })
 export type SessionInfo = z.infer<typeof sessionInfoSchema>
 
+/**
+ * Why an app session ended: the user logged out, the portal refused to extend it, the token
+ * holding its certificate was pulled out, or nobody used the workstation for the idle timeout.
+ */
+export const sessionEndReasonSchema = z.enum(['logout', 'expired', 'tokenRemoved', 'idle'])
+export type SessionEndReason = z.infer<typeof sessionEndReasonSchema>
+
 export const loginStageSchema = z.enum(['challenge', 'pin', 'signing', 'verifying', 'done'])
 export type LoginStage = z.infer<typeof loginStageSchema>

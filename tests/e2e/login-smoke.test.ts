@@ -66,7 +66,9 @@ describe('login screen against the real core and SoftHSM tokens', () => {
       `${snils.slice(0, 3)}-${snils.slice(3, 6)}-${snils.slice(6, 9)} ${snils.slice(9)}`,
     )
     expect(await card.locator('[data-testid="cert-dates"]').textContent()).toMatch(/^с \d{2}\.\d{2}\.\d{4} по \d{2}\.\d{2}\.\d{4}$/)
+    // The token is named by its label and serial number, so two tokens with one label differ.
     expect(await card.locator('[data-testid="cert-token"]').textContent()).toBe(doctorToken?.label)
+    expect(await card.locator('[data-testid="cert-token-serial"]').textContent()).toBe(`№ ${doctorToken?.serial}`)
     expect(await card.getAttribute('data-usable')).toBe('true')
   })
 

@@ -187,6 +187,21 @@ describe('PIN dialog', () => {
     expect(await page().locator('[data-testid="pin-input"]').count()).toBe(1)
   })
 
+  it('«Отменить» in the progress ends the login at once and gives the PIN field back', async () => {
+    core.holdAt = 'pin'
+    await openDoctor()
+    await typePin(DEMO_PIN)
+    await page().locator('[data-testid="login-progress"][data-stage="pin"]').waitFor()
+    await page().locator('[data-testid="login-cancel"]').click()
+    const error = page().locator('[data-testid="login-error"]')
+    await expect.poll(() => error.getAttribute('data-code')).toBe('CANCELLED')
+    expect(await error.textContent()).toContain('Операция отменена')
+    expect(core.calls).toContain('auth.cancel')
+    expect(await page().locator('[data-testid="login-progress"]').count()).toBe(0)
+    await typePin(DEMO_PIN)
+    await page().locator('[data-testid="shell"]').waitFor()
+  })
+
   it('says the certificate is gone when its token is pulled out while the dialog is open', async () => {
     await openDoctor()
     core.setState(tokenState())
@@ -229,6 +244,39 @@ describe('after login', () => {
     const notice = page().locator('[data-testid="session-ended"]')
     await notice.waitFor()
     expect(await notice.textContent()).toContain('токен извлечён')
+  })
+})
+
+describe('idle lock', () => {
+  it('returns to login with a message when the session ended for inactivity, and reports activity while logged in', async () => {
+    await openDoctor()
+    await typePin(DEMO_PIN)
+    await page().locator('[data-testid="shell"]').waitFor()
+    const before = core.calls.filter((c) => c === 'app.activity').length
+    await page().mouse.move(200, 200)
+    await page().keyboard.press('Shift')
+    await expect.poll(() => core.calls.filter((c) => c === 'app.activity').length).toBeGreaterThan(before)
+    core.emit('auth.sessionEnded', { reason: 'idle' })
+    const notice = page().locator('[data-testid="session-ended"]')
+    await notice.waitFor()
+    expect(await notice.getAttribute('data-code')).toBe('idle')
+    expect(await notice.textContent()).toContain('Сеанс завершён из-за бездействия')
+    expect(await page().locator('[data-testid="shell"]').count()).toBe(0)
+  })
+})
+
+describe('several tokens', () => {
+  it('tells two certificates of the same owner apart by token serial and driver', async () => {
+    const a = { ...DOCTOR, tokenId: '/usr/lib/librtpkcs11ecp.so#0A0B0C01', ckaId: 'a1' }
+    const b = { ...DOCTOR, tokenId: '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so#0A0B0C02', ckaId: 'b2' }
+    const ta = { ...token(a.tokenId, DOCTOR.tokenLabel), serial: '0A0B0C01', libraryPath: '/usr/lib/librtpkcs11ecp.so', libraryName: 'Рутокен ЭЦП' }
+    const tb = { ...token(b.tokenId, DOCTOR.tokenLabel), serial: '0A0B0C02', libraryPath: '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so', libraryName: 'OpenSC' }
+    core.setState(tokenState({ tokens: [ta, tb], certificates: [certificate(a), certificate(b)] }))
+    const cards = page().locator('[data-testid="cert-item"]')
+    await expect.poll(() => cards.count()).toBe(2)
+    expect((await cards.locator('[data-testid="cert-token-serial"]').allTextContents()).sort()).toEqual(['№ 0A0B0C01', '№ 0A0B0C02'])
+    expect((await cards.locator('[data-testid="cert-token-library"]').allTextContents()).sort()).toEqual(['драйвер OpenSC', 'драйвер Рутокен ЭЦП'])
+    expect(new Set(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-cert-id')))).size).toBe(2)
   })
 })
 

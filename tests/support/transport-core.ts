@@ -153,6 +153,7 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
   }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
   let releaseHold: (() => void) | null = null
+  let cancelLogin: (() => void) | null = null
 
   const core: TransportCore = {
     calls: [],
@@ -181,13 +182,17 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
     },
   }
 
+  /** Set by 'auth.cancel': the held or running login stops at its next stage. */
+  let loginCancelled = false
   const stage = async (s: LoginStage): Promise<void> => {
+    if (loginCancelled) throw new AppError('CANCELLED')
     emit('auth.progress', { stage: s })
     if (core.holdAt === s) {
       core.holdAt = null
       await new Promise<void>((r) => (releaseHold = r))
     }
     if (core.stageDelayMs) await sleep(core.stageDelayMs)
+    if (loginCancelled) throw new AppError('CANCELLED')
   }
 
   const updatePin = (tokenId: string, pin: Partial<PinState>): void => {
@@ -211,42 +216,29 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
       state = { ...state, scannedAt: new Date().toISOString() }
       return state
     },
-    'auth.loginWithCertificate': async ({ certificateId, pin }) => {
+    'auth.loginWithCertificate': ({ certificateId, pin }) => {
       core.calls.push('auth.loginWithCertificate')
-      const cert = state.certificates.find((c) => c.id === certificateId)
-      if (!cert) throw new AppError(state.tokens.length ? 'CERTIFICATE_NOT_FOUND' : 'TOKEN_NOT_PRESENT')
-      const tk = state.tokens.find((t) => t.id === cert.tokenId)
-      await stage('challenge')
-      const outcome = core.outcomes.get(certificateId)
-      if (outcome && outcome.code.startsWith('CERT_')) throw AppError.fromData(outcome)
-      await stage('pin')
-      if (tk?.pin.locked) throw new AppError('PIN_LOCKED')
-      if (tk && !tk.pin.protectedAuthPath && tk.pin.loginRequired && pin !== DEMO_PIN) {
-        const left = Math.max(0, (tk.pin.triesLeft ?? 3) - 1)
-        if (left === 0) {
-          updatePin(tk.id, { locked: true, triesLeft: 0, finalTry: false, countLow: false })
-          throw new AppError('PIN_LOCKED')
-        }
-        updatePin(tk.id, { triesLeft: left, countLow: true, finalTry: left === 1 })
-        throw new AppError('PIN_INCORRECT', { triesLeft: left })
-      }
-      await stage('signing')
-      await stage('verifying')
-      if (outcome) throw AppError.fromData(outcome)
-      await stage('done')
-      session = {
-        user: {
-          snils: cert.subject.snils ?? '',
-          fullName: cert.subject.fullName ?? '',
-          position: cert.subject.title ?? '',
-          organisation: cert.subject.organization ?? '',
-          roles: ['doctor'],
-        },
-        expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(),
-        certificateId,
-        method: 'eds',
-      }
-      return session
+      // 'auth.cancel' rejects the login at once, as the real core does.
+      loginCancelled = false
+      const cancelled = new Promise<never>((_, reject) => {
+        cancelLogin = () => reject(new AppError('CANCELLED'))
+      })
+      return Promise.race([login(certificateId, pin), cancelled]).finally(() => {
+        cancelLogin = null
+      })
+    },
+    'auth.cancel': async () => {
+      core.calls.push('auth.cancel')
+      const cancel = cancelLogin
+      if (!cancel) return { cancelled: false }
+      loginCancelled = true
+      cancel()
+      core.release()
+      return { cancelled: true }
+    },
+    'app.activity': async () => {
+      core.calls.push('app.activity')
+      return { ok: true as const }
     },
     'auth.session': async () => {
       core.calls.push('auth.session')
@@ -258,6 +250,43 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
       emit('auth.sessionEnded', { reason: 'logout' })
       return { ok: true as const }
     },
+  }
+
+  async function login(certificateId: string, pin: string | null): Promise<SessionInfo> {
+    const cert = state.certificates.find((c) => c.id === certificateId)
+    if (!cert) throw new AppError(state.tokens.length ? 'CERTIFICATE_NOT_FOUND' : 'TOKEN_NOT_PRESENT')
+    const tk = state.tokens.find((t) => t.id === cert.tokenId)
+    await stage('challenge')
+    const outcome = core.outcomes.get(certificateId)
+    if (outcome && outcome.code.startsWith('CERT_')) throw AppError.fromData(outcome)
+    await stage('pin')
+    if (tk?.pin.locked) throw new AppError('PIN_LOCKED')
+    if (tk && !tk.pin.protectedAuthPath && tk.pin.loginRequired && pin !== DEMO_PIN) {
+      const left = Math.max(0, (tk.pin.triesLeft ?? 3) - 1)
+      if (left === 0) {
+        updatePin(tk.id, { locked: true, triesLeft: 0, finalTry: false, countLow: false })
+        throw new AppError('PIN_LOCKED')
+      }
+      updatePin(tk.id, { triesLeft: left, countLow: true, finalTry: left === 1 })
+      throw new AppError('PIN_INCORRECT', { triesLeft: left })
+    }
+    await stage('signing')
+    await stage('verifying')
+    if (outcome) throw AppError.fromData(outcome)
+    await stage('done')
+    session = {
+      user: {
+        snils: cert.subject.snils ?? '',
+        fullName: cert.subject.fullName ?? '',
+        position: cert.subject.title ?? '',
+        organisation: cert.subject.organization ?? '',
+        roles: ['doctor'],
+      },
+      expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(),
+      certificateId,
+      method: 'eds',
+    }
+    return session
   }
   return core
 }

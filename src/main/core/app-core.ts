@@ -3,13 +3,14 @@
 // Node host) serve exactly this object; it never imports electron.
 import { EventEmitter } from 'node:events'
 import { platform } from 'node:os'
-import { toAppError } from '../../shared/errors'
+import { AppError, toAppError } from '../../shared/errors'
 import type { EventName, EventPayload, Handlers } from '../../shared/rpc/contract'
 import { loginWithCertificate, type EdsLoginTimings } from './auth/eds-login'
 import { SessionManager } from './auth/session-manager'
 import type { AppConfig } from './config'
 import { PortalClient } from './portal/portal-client'
 import { resolveLibraries } from './token/libraries'
+import { parseCertificateId } from './token/certificate-id'
 import { createTokenService, type TokenService } from './token/token-service'
 
 export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
@@ -40,12 +41,37 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
     pollIntervalMs: config.tokenPollIntervalMs,
   })
   const portal = new PortalClient({ baseUrl: config.portalUrl, caFile: config.portalCaFile, timeoutMs: config.portalTimeoutMs })
-  // However a session ends, the token's logged-in PKCS#11 session ends with it.
-  const session = new SessionManager(portal, (reason) => {
-    void tokens.logout().catch(() => {})
-    emit('auth.sessionEnded', { reason })
+  // However a session ends (logout, expiry, idle lock, token pulled), the token's logged-in
+  // PKCS#11 session ends with it.
+  const session = new SessionManager(
+    portal,
+    (reason) => {
+      log(`session ended: ${reason}`)
+      void tokens.logout().catch(() => {})
+      emit('auth.sessionEnded', { reason })
+    },
+    { idleTimeoutMs: config.idleTimeoutMs },
+  )
+  /** The token holding the current session's certificate, or null. */
+  const sessionTokenId = (): string | null => {
+    const certificateId = session.certificateId()
+    return certificateId ? parseCertificateId(certificateId).tokenId : null
+  }
+  // The token of the session pulled out: the session ends (the workstation locks), as users of
+  // qualified-signature products expect. Noticed either way: its logged-in PKCS#11 session died,
+  // or the token is no longer listed.
+  const unsubscribeTokens = tokens.onChange((state) => {
+    emit('token.changed', state)
+    const tokenId = sessionTokenId()
+    if (tokenId !== null && !state.tokens.some((t) => t.id === tokenId)) void session.end('tokenRemoved')
   })
-  const unsubscribeTokens = tokens.onChange((state) => emit('token.changed', state))
+  const unsubscribeLost = tokens.onSessionLost((tokenIds) => {
+    const tokenId = sessionTokenId()
+    if (tokenId !== null && tokenIds.includes(tokenId)) void session.end('tokenRemoved')
+  })
+
+  /** The EDS login in progress (one at a time), to be cancelled by 'auth.cancel'. */
+  let pendingLogin: AbortController | null = null
 
   const handlers: Handlers = {
     'app.info': async () => ({
@@ -58,9 +84,18 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
     'token.state': () => tokens.state(),
     'token.refresh': () => tokens.refresh(),
     'auth.loginWithCertificate': async ({ certificateId, pin }) => {
+      if (pendingLogin) throw new AppError('BUSY', {}, 'another login is in progress')
+      const controller = new AbortController()
+      pendingLogin = controller
       try {
         const { session: response, timings } = await loginWithCertificate(
-          { tokens, portal, onStage: (stage) => emit('auth.progress', { stage }) },
+          {
+            tokens,
+            portal,
+            onStage: (stage) => emit('auth.progress', { stage }),
+            signal: controller.signal,
+            onAbandonedSession: (s) => void portal.logout(s.accessToken).catch(() => {}),
+          },
           certificateId,
           pin,
         )
@@ -69,10 +104,21 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
       } catch (e) {
         const err = toAppError(e)
         log(`login failed: ${err.code}${err.details ? ` (${err.details})` : ''}`)
-        // A refused login must not leave the token logged in for whoever comes next.
-        await tokens.logout().catch(() => {})
+        // A refused or cancelled login must not leave the token logged in for whoever comes next.
+        // After a cancel this is queued behind the token call still running in the worker.
+        const loggedOut = tokens.logout().catch(() => {})
+        if (err.code !== 'CANCELLED') await loggedOut
         throw err
+      } finally {
+        if (pendingLogin === controller) pendingLogin = null
       }
+    },
+    'auth.cancel': async () => {
+      const controller = pendingLogin
+      if (!controller) return { cancelled: false }
+      log('login cancelled by the user')
+      controller.abort()
+      return { cancelled: true }
     },
     'auth.session': async () => session.info(),
     'auth.logout': async () => {
@@ -80,6 +126,15 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
       await tokens.logout() // also when no portal session existed (a login that failed midway)
       return { ok: true as const }
     },
+    'app.activity': async () => ({ ok: true as const }),
+  }
+  // Any call from the UI is a sign of someone at the workstation: the idle lock starts over.
+  for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
+    const handler = handlers[name] as (input: unknown) => Promise<unknown>
+    ;(handlers as Record<string, (input: unknown) => Promise<unknown>>)[name] = (input) => {
+      session.touch()
+      return handler(input)
+    }
   }
 
   return {
@@ -93,6 +148,8 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
     },
     async close() {
       unsubscribeTokens()
+      unsubscribeLost()
+      pendingLogin?.abort()
       session.close()
       portal.close()
       await tokens.close()

@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     expect(c.portalUrl).toBe('https://portal.clinic.local')
   })
 
+  it('locks an idle session after 15 minutes by default; the machine file or LKMR_IDLE_TIMEOUT_MS change it, 0 turns it off', () => {
+    expect(loadConfig({ env: { LKMR_CONFIG: '/nonexistent/config.json' } }).idleTimeoutMs).toBe(15 * 60_000)
+    const file = withFile(JSON.stringify({ idleTimeoutMs: 0 }))
+    expect(loadConfig({ env: { LKMR_CONFIG: file } }).idleTimeoutMs).toBe(0)
+    expect(loadConfig({ env: { LKMR_CONFIG: file, LKMR_IDLE_TIMEOUT_MS: '300000' } }).idleTimeoutMs).toBe(300_000)
+    expect(() => loadConfig({ env: { LKMR_CONFIG: withFile(JSON.stringify({ idleTimeoutMs: -1 })) } })).toThrow(/idleTimeoutMs/)
+  })
+
   it('reports a broken file with its path and a Russian reason', () => {
     const file = withFile('{ not json')
     expect(() => loadConfig({ env: { LKMR_CONFIG: file } })).toThrow(ConfigError)

@@ -18,6 +18,11 @@ export const appConfigSchema = z.object({
   useDefaultLibraries: z.boolean(),
   tokenPollIntervalMs: z.number().int().min(100).max(10_000),
   portalTimeoutMs: z.number().int().min(500).max(120_000),
+  /**
+   * Idle lock: an app session with no user activity (UI input or any call) for this long ends
+   * with reason 'idle' and the token is logged out. 0 turns the lock off.
+   */
+  idleTimeoutMs: z.number().int().min(0).max(24 * 3600_000),
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
 
@@ -55,6 +60,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<AppConfig> {
   if (env.LKMR_PORTAL_CA) out.portalCaFile = env.LKMR_PORTAL_CA
   if (env.LKMR_TOKEN_LIBRARIES) out.tokenLibraries = env.LKMR_TOKEN_LIBRARIES.split(delimiter).filter(Boolean)
   if (env.LKMR_DEFAULT_LIBRARIES) out.useDefaultLibraries = env.LKMR_DEFAULT_LIBRARIES !== '0'
+  if (env.LKMR_IDLE_TIMEOUT_MS && /^\d+$/.test(env.LKMR_IDLE_TIMEOUT_MS)) out.idleTimeoutMs = Number(env.LKMR_IDLE_TIMEOUT_MS)
   return out
 }
 

@@ -5,6 +5,7 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react'
 import type { SessionInfo } from '../../shared/model'
 import { useApi } from './context'
 import { LoginScreen, type SessionEndNotice } from './login/LoginScreen'
+import { ACTIVITY_THROTTLE_MS } from './login/model'
 import { tokenStateQuery } from './login/useTokenState'
 
 const loadShell = () => import('./shell/Shell')
@@ -26,9 +27,28 @@ export function App(): ReactNode {
         qc.setQueryData(SESSION_KEY, null)
         if (reason === 'expired') setNotice({ kind: 'error', error: { code: 'SESSION_EXPIRED', params: {} } })
         else if (reason === 'tokenRemoved') setNotice({ kind: 'tokenRemoved' })
+        else if (reason === 'idle') setNotice({ kind: 'idle' })
       }),
     [api, qc],
   )
+
+  // While someone is logged in, their input keeps the session from the idle lock.
+  const loggedInNow = Boolean(session.data)
+  useEffect(() => {
+    if (!loggedInNow) return undefined
+    let last = 0
+    const onInput = (): void => {
+      const now = Date.now()
+      if (now - last < ACTIVITY_THROTTLE_MS) return
+      last = now
+      void api.call('app.activity', {}).catch(() => {})
+    }
+    const kinds = ['pointerdown', 'keydown', 'wheel', 'pointermove', 'touchstart'] as const
+    for (const k of kinds) window.addEventListener(k, onInput, { passive: true, capture: true })
+    return () => {
+      for (const k of kinds) window.removeEventListener(k, onInput, { capture: true })
+    }
+  }, [api, loggedInNow])
 
   // Fetch the shell's code while the user is busy with the token, so login → home is instant.
   useEffect(() => {

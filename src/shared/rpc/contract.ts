@@ -4,7 +4,7 @@
 // thrown objects, so no stack or native error text can reach the renderer.
 import { z } from 'zod'
 import { appErrorDataSchema } from '../error-schemas'
-import { loginStageSchema, sessionInfoSchema, tokenStateSchema } from '../model'
+import { loginStageSchema, sessionEndReasonSchema, sessionInfoSchema, tokenStateSchema } from '../model'
 
 const none = z.object({}).strict()
 
@@ -19,6 +19,8 @@ export type AppInfo = z.infer<typeof appInfoSchema>
 
 export const methods = {
   'app.info': { input: none, output: appInfoSchema },
+  /** The user is at the workstation (input in the UI): restarts the idle lock timer. Any call does too. */
+  'app.activity': { input: none, output: z.object({ ok: z.literal(true) }) },
   /** Current token picture (cached; cheap). */
   'token.state': { input: none, output: tokenStateSchema },
   /** Rescan libraries, slots and certificates now. */
@@ -31,6 +33,12 @@ export const methods = {
     input: z.object({ certificateId: z.string().min(1), pin: z.string().max(64).nullable() }).strict(),
     output: sessionInfoSchema,
   },
+  /**
+   * Cancels the EDS login in progress: it rejects at once with CANCELLED. A PKCS#11 call already
+   * running on the token (C_Login, C_Sign) is let finish, then the token is logged out and the
+   * session closed. `cancelled` is false when no login was in progress.
+   */
+  'auth.cancel': { input: none, output: z.object({ cancelled: z.boolean() }) },
   'auth.session': { input: none, output: sessionInfoSchema.nullable() },
   'auth.logout': { input: none, output: z.object({ ok: z.literal(true) }) },
 } as const
@@ -38,7 +46,7 @@ export const methods = {
 export const events = {
   'token.changed': tokenStateSchema,
   'auth.progress': z.object({ stage: loginStageSchema }),
-  'auth.sessionEnded': z.object({ reason: z.enum(['logout', 'expired', 'tokenRemoved']) }),
+  'auth.sessionEnded': z.object({ reason: sessionEndReasonSchema }),
 } as const
 
 export type Methods = typeof methods

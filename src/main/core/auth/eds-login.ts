@@ -13,6 +13,37 @@ export interface EdsLoginDeps {
   portal: Pick<PortalClient, 'challenge' | 'loginWithSignature'>
   now?: () => Date
   onStage?: (stage: LoginStage) => void
+  /**
+   * Cancels the login: it rejects at once with CANCELLED, whatever step it is in. The token calls
+   * finish in the worker and the token is logged out (TokenService); the caller logs out too.
+   */
+  signal?: AbortSignal
+  /** A portal session that arrived after the login was cancelled: the caller ends it on the portal. */
+  onAbandonedSession?: (session: SessionResponse) => void
+}
+
+/** `promise`, or CANCELLED as soon as `signal` aborts (the promise itself runs on, unobserved). */
+function unlessCancelled<T>(promise: Promise<T>, signal: AbortSignal | undefined, late?: (value: T) => void): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) {
+    promise.then((v) => late?.(v), () => {})
+    return Promise.reject(new AppError('CANCELLED', {}, 'login cancelled'))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AppError('CANCELLED', {}, 'login cancelled'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        if (signal.aborted) late?.(v)
+        resolve(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
 }
 
 /** Milliseconds spent in each step, for the benchmark and the log. */
@@ -36,7 +67,13 @@ export async function loginWithCertificate(
   pin: string | null,
 ): Promise<EdsLoginResult> {
   const now = deps.now ?? (() => new Date())
-  const stage = deps.onStage ?? (() => {})
+  const signal = deps.signal
+  const onStage = deps.onStage ?? (() => {})
+  const stage = (s: LoginStage): void => {
+    if (signal?.aborted) throw new AppError('CANCELLED', {}, `login cancelled before ${s}`)
+    onStage(s)
+  }
+  const step = <T>(p: Promise<T>, late?: (value: T) => void): Promise<T> => unlessCancelled(p, signal, late)
   const t0 = performance.now()
   let mark = t0
   const lap = (): number => {
@@ -46,7 +83,7 @@ export async function loginWithCertificate(
     return d
   }
 
-  const state = await deps.tokens.state()
+  const state = await step(deps.tokens.state())
   const cert = state.certificates.find((c) => c.id === certificateId)
   if (!cert) {
     throw state.tokens.length === 0
@@ -57,7 +94,7 @@ export async function loginWithCertificate(
   const lookup = lap()
 
   stage('challenge')
-  const challenge = await deps.portal.challenge()
+  const challenge = await step(deps.portal.challenge())
   const serverNow = new Date(challenge.serverTime)
   const skewSeconds = Math.round((now().getTime() - serverNow.getTime()) / 1000)
   if (Math.abs(skewSeconds) > MAX_CLOCK_SKEW_SECONDS) {
@@ -70,22 +107,31 @@ export async function loginWithCertificate(
   const challengeTime = lap()
 
   stage('pin')
-  await deps.tokens.login(certificateId, pin)
+  await step(deps.tokens.login(certificateId, pin, { signal }))
   const pinTime = lap()
 
   stage('signing')
-  const certificateDer = await deps.tokens.certificate(certificateId)
-  const signature = await signDetachedCades(new TextEncoder().encode(challenge.challenge), certificateDer, (signedAttrs) =>
-    deps.tokens.sign(certificateId, signedAttrs),
+  const certificateDer = await step(deps.tokens.certificate(certificateId))
+  const signature = await step(
+    signDetachedCades(new TextEncoder().encode(challenge.challenge), certificateDer, (signedAttrs) =>
+      deps.tokens.sign(certificateId, signedAttrs, { signal }),
+    ),
   )
   const signing = lap()
 
   stage('verifying')
-  const session = await deps.portal.loginWithSignature({
-    challengeId: challenge.challengeId,
-    signature: Buffer.from(signature).toString('base64'),
-  })
+  const session = await step(
+    deps.portal.loginWithSignature({
+      challengeId: challenge.challengeId,
+      signature: Buffer.from(signature).toString('base64'),
+    }),
+    deps.onAbandonedSession,
+  )
   const verifying = lap()
+  if (signal?.aborted) {
+    deps.onAbandonedSession?.(session)
+    throw new AppError('CANCELLED', {}, 'login cancelled after the portal answered')
+  }
   stage('done')
 
   return {

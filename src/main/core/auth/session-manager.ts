@@ -1,10 +1,16 @@
 // Holds the portal session in the main process (tokens never go to the renderer), refreshes it
-// before the access token runs out and ends it on logout or when the portal refuses it.
-import type { SessionInfo } from '../../../shared/model'
+// before the access token runs out and ends it on logout, when the portal refuses it, when the
+// token is pulled out, or after a spell of inactivity (the idle lock).
+import type { SessionEndReason, SessionInfo } from '../../../shared/model'
 import type { SessionResponse } from '../../../shared/portal-api'
 import type { PortalClient } from '../portal/portal-client'
 
-export type SessionEndReason = 'logout' | 'expired' | 'tokenRemoved'
+export type { SessionEndReason }
+
+export interface SessionManagerOptions {
+  /** End the session after this long without touch(); 0 or absent: never. */
+  idleTimeoutMs?: number
+}
 
 interface Current {
   response: SessionResponse
@@ -15,16 +21,39 @@ interface Current {
 export class SessionManager {
   private current: Current | null = null
   private refreshTimer: NodeJS.Timeout | null = null
+  private idleTimer: NodeJS.Timeout | null = null
+  private readonly idleTimeoutMs: number
 
   constructor(
     private readonly portal: Pick<PortalClient, 'refresh' | 'logout'>,
     private readonly onEnded: (reason: SessionEndReason) => void,
-  ) {}
+    options: SessionManagerOptions = {},
+  ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0
+  }
 
   start(response: SessionResponse, certificateId: string | null, method: SessionInfo['method']): SessionInfo {
     this.current = { response, certificateId, method }
     this.scheduleRefresh()
+    this.touch()
     return this.info() as SessionInfo
+  }
+
+  /** The user is at the workstation: the idle lock starts counting again. */
+  touch(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+    const c = this.current
+    if (!c || this.idleTimeoutMs <= 0) return
+    this.idleTimer = setTimeout(() => {
+      if (this.current === c) void this.end('idle')
+    }, this.idleTimeoutMs)
+    this.idleTimer.unref()
+  }
+
+  /** The certificate the current session was opened with (null: none, or no session). */
+  certificateId(): string | null {
+    return this.current?.certificateId ?? null
   }
 
   info(): SessionInfo | null {
@@ -39,12 +68,14 @@ export class SessionManager {
     this.current = null
     this.clearTimer()
     if (!c) return
+    // Locally the session is over now (the token is logged out, the UI told); the portal is told
+    // after, so a slow network cannot keep a pulled token's session open.
+    this.onEnded(reason)
     try {
       await this.portal.logout(c.response.accessToken)
     } catch {
       // The session is gone locally; the portal's copy expires on its own.
     }
-    this.onEnded(reason)
   }
 
   close(): void {
@@ -53,12 +84,18 @@ export class SessionManager {
   }
 
   private clearTimer(): void {
+    this.clearRefresh()
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+  }
+
+  private clearRefresh(): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer)
     this.refreshTimer = null
   }
 
   private scheduleRefresh(): void {
-    this.clearTimer()
+    this.clearRefresh()
     const c = this.current
     if (!c) return
     const lifetime = new Date(c.response.expiresAt).getTime() - Date.now()
@@ -80,6 +117,7 @@ export class SessionManager {
     } catch {
       if (this.current === c) {
         this.current = null
+        this.clearTimer()
         this.onEnded('expired')
       }
     }

@@ -48,10 +48,19 @@ describe('PIN and operation errors', () => {
   it('PIN_INCORRECT carries the tries info from the token flags; a locked token says PIN_LOCKED', () => {
     const e = mapPkcs11Error(ckr('CKR_PIN_INCORRECT'), { pin: pinStateFromFlags(0x40d | CKF_TOKEN.USER_PIN_COUNT_LOW | CKF_TOKEN.USER_PIN_FINAL_TRY) })
     expect(e).toBeInstanceOf(AppError)
-    expect(e.toData()).toEqual({ code: 'PIN_INCORRECT', params: { triesLeft: null, countLow: true, finalTry: true } })
+    expect(e.toData()).toEqual({ code: 'PIN_INCORRECT', params: { triesLeft: 1, countLow: true, finalTry: true } })
     expect(e.details).toBe('C_Login: CKR_PIN_INCORRECT (0xa0)')
     expect(mapPkcs11Error(ckr('CKR_PIN_INCORRECT')).params).toEqual({ triesLeft: null, countLow: false, finalTry: false })
     expect(mapPkcs11Error(ckr('CKR_PIN_INCORRECT'), { pin: pinStateFromFlags(CKF_TOKEN.USER_PIN_LOCKED) }).code).toBe('PIN_LOCKED')
+  })
+
+  it('the flags give an exact count only for the last try (1) and a locked PIN (0)', () => {
+    const base = CKF_TOKEN.LOGIN_REQUIRED
+    expect(pinStateFromFlags(base).triesLeft).toBeNull()
+    expect(pinStateFromFlags(base | CKF_TOKEN.USER_PIN_COUNT_LOW)).toMatchObject({ countLow: true, finalTry: false, locked: false, triesLeft: null })
+    expect(pinStateFromFlags(base | CKF_TOKEN.USER_PIN_COUNT_LOW | CKF_TOKEN.USER_PIN_FINAL_TRY)).toMatchObject({ finalTry: true, triesLeft: 1 })
+    // A token that leaves FINAL_TRY set once locked is locked, not on its last try.
+    expect(pinStateFromFlags(base | CKF_TOKEN.USER_PIN_FINAL_TRY | CKF_TOKEN.USER_PIN_LOCKED)).toMatchObject({ finalTry: false, locked: true, triesLeft: 0 })
   })
 
   it('maps each CKR to its own code and keeps the CKR name in details only', () => {

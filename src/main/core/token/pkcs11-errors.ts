@@ -91,14 +91,21 @@ export function describePkcs11Error(e: unknown): string {
   return String(e)
 }
 
+/**
+ * The PIN state the token's flags tell. The flags give an exact count in two cases only: a
+ * locked PIN has none left and CKF_USER_PIN_FINAL_TRY means exactly one; otherwise the count is
+ * unknown (null) — COUNT_LOW says only that a wrong PIN was entered since the last good one.
+ */
 export function pinStateFromFlags(flags: number): PinState {
+  const locked = (flags & CKF_TOKEN.USER_PIN_LOCKED) !== 0
+  const finalTry = !locked && (flags & CKF_TOKEN.USER_PIN_FINAL_TRY) !== 0
   return {
     loginRequired: (flags & CKF_TOKEN.LOGIN_REQUIRED) !== 0,
     protectedAuthPath: (flags & CKF_TOKEN.PROTECTED_AUTHENTICATION_PATH) !== 0,
     countLow: (flags & CKF_TOKEN.USER_PIN_COUNT_LOW) !== 0,
-    finalTry: (flags & CKF_TOKEN.USER_PIN_FINAL_TRY) !== 0,
-    locked: (flags & CKF_TOKEN.USER_PIN_LOCKED) !== 0,
-    triesLeft: null,
+    finalTry,
+    locked,
+    triesLeft: locked ? 0 : finalTry ? 1 : null,
   }
 }
 

@@ -11,6 +11,7 @@ import pkcs11js from 'pkcs11js'
 import { AppError, type AppErrorData } from '../../../shared/errors'
 import type { CertificateDetails, CertificateInfo, KeyAlgorithm, LibraryStatus, TokenInfo, TokenState } from '../../../shared/model'
 import { parseCertificate, validityAt } from '../crypto/certificate'
+import { certificateIdOf, parseCertificateId } from './certificate-id'
 import { architectureMismatch, inspectBinary, type LibraryEntry } from './libraries'
 import { signingInput, signingOptions, type MechanismOption } from './mechanisms'
 import {
@@ -57,9 +58,11 @@ export interface SignResult {
 
 export interface Pkcs11ModuleOptions {
   /**
-   * Re-initialise a library (C_Finalize + C_Initialize) at every poll while none of its sessions
-   * is open, to see tokens added or removed behind its back. 'auto': for SoftHSM2 only, which
-   * enumerates its token directory at C_Initialize and never notices changes afterwards.
+   * Re-initialise a library (C_Finalize + C_Initialize) at every poll while no session is open,
+   * to see tokens added or removed behind its back. 'auto': for SoftHSM2 itself only, which
+   * enumerates its token directory at C_Initialize and never notices changes afterwards — not for
+   * a module in front of it that forwards its manufacturer (the fault-injecting test module): that
+   * one reports insertion and removal itself, through C_GetSlotList and C_WaitForSlotEvent.
    */
   reinitOnPoll?: 'auto' | 'always' | 'never'
   /** Clock for the certificates' validity view (tests). */
@@ -75,6 +78,8 @@ interface Library {
   reinitOnPoll: boolean
   /** Sessions became invalid (token pulled): re-initialise as soon as no session is open. */
   needsReinit: boolean
+  /** A re-initialisation failed: load the library afresh at the next poll. */
+  reopenOnPoll: boolean
   /** C_WaitForSlotEvent(CKF_DONT_BLOCK): null = not tried yet. */
   slotEvents: boolean | null
   /** Technical detail of the state (dlerror text, CKR name) for the log. */
@@ -126,16 +131,7 @@ export function slotIdString(slot: Handle): string {
   return slot.length === 8 || slot.length === 4 ? String(readUlong(slot)) : slot.toString('hex')
 }
 
-export function certificateIdOf(tokenId: string, ckaIdHex: string): string {
-  return `${tokenId}/${ckaIdHex}`
-}
-
-/** Splits `tokenId/ckaId` (token ids contain '/', CKA_ID hex does not). */
-export function parseCertificateId(certificateId: string): { tokenId: string; ckaId: string } {
-  const i = certificateId.lastIndexOf('/')
-  if (i <= 0) throw new AppError('CERTIFICATE_NOT_FOUND', {}, `malformed certificate id ${JSON.stringify(certificateId)}`)
-  return { tokenId: certificateId.slice(0, i), ckaId: certificateId.slice(i + 1) }
-}
+export { certificateIdOf, parseCertificateId }
 
 /**
  * Reads attributes one call for all; where the token refuses some (sensitive, not defined,
@@ -179,6 +175,14 @@ function findObjects(p11: PKCS11, session: Handle, template: { type: number; val
   }
 }
 
+/**
+ * SoftHSM2 itself (manufacturer «SoftHSM», description «Implementation of PKCS11»), as opposed to
+ * a module in front of it that forwards its manufacturer but describes itself.
+ */
+export function isSoftHsmItself(manufacturer: string, libraryDescription: string): boolean {
+  return /^softhsm/i.test(manufacturer) && (libraryDescription === '' || /^implementation of pkcs ?#?11$/i.test(libraryDescription))
+}
+
 function ignoreErrors(fn: () => void): void {
   try {
     fn()
@@ -197,6 +201,8 @@ export class Pkcs11Module {
   private readonly sessions = new Map<string, KeptSession>()
   /** Tokens whose kept session was dropped because the token went away. */
   private readonly removedWhileLoggedIn = new Set<string>()
+  /** The same, not yet reported through takeLostSessions(). */
+  private lostSessions: string[] = []
   private readonly mechanisms = new Map<string, number[] | null>()
   private certs = new Map<string, CertRecord>()
   private readonly parsed = new Map<string, CertificateDetails | null>()
@@ -216,6 +222,7 @@ export class Pkcs11Module {
       ownsInit: false,
       reinitOnPoll: false,
       needsReinit: false,
+      reopenOnPoll: false,
       slotEvents: null,
     }))
   }
@@ -285,18 +292,19 @@ export class Pkcs11Module {
     }
     lib.p11 = p11
     let manufacturer = ''
+    let libraryDescription = ''
     let description: string | null = null
     let version: string | null = null
     try {
       const info = p11.C_GetInfo()
       manufacturer = clean(info.manufacturerID)
-      description = [manufacturer, clean(info.libraryDescription)].filter(Boolean).join(' — ') || null
+      libraryDescription = clean(info.libraryDescription)
+      description = [manufacturer, libraryDescription].filter(Boolean).join(' — ') || null
       version = `${info.libraryVersion.major}.${info.libraryVersion.minor}`
     } catch {
       // C_GetInfo is informational only.
     }
-    lib.reinitOnPoll =
-      lib.ownsInit && (this.reinitMode === 'always' || (this.reinitMode === 'auto' && /softhsm/i.test(`${manufacturer} ${description ?? ''}`)))
+    lib.reinitOnPoll = lib.ownsInit && (this.reinitMode === 'always' || (this.reinitMode === 'auto' && isSoftHsmItself(manufacturer, libraryDescription)))
     lib.status = { ...lib.status, state: 'loaded', error: null, description, version }
     lib.statusDetails = lib.ownsInit ? undefined : 'CKR_CRYPTOKI_ALREADY_INITIALIZED: initialised by another part of the process'
   }
@@ -320,9 +328,14 @@ export class Pkcs11Module {
     }
   }
 
-  private hasSessions(lib: Library): boolean {
-    for (const s of this.sessions.values()) if (s.lib === lib) return true
-    return false
+  /**
+   * Whether re-initialising `lib` now could pull a session from under someone: any kept session,
+   * on any library. Two configured libraries may share one module underneath (SoftHSM directly
+   * and through the fault module in front of it: one C_Initialize per process), so C_Finalize of
+   * one can end the other's sessions; re-initialisation waits until no session is open at all.
+   */
+  private anySessionOpen(): boolean {
+    return this.sessions.size > 0
   }
 
   /** C_Finalize + C_Initialize: forgets every session and re-reads the slots (SoftHSM: token dirs). */
@@ -337,9 +350,10 @@ export class Pkcs11Module {
       })
       lib.needsReinit = false
     } catch (e) {
-      // The library stopped working: report it and try loading it afresh at the next refresh().
+      // The library stopped working: report it and try loading it afresh at the next poll.
       ignoreErrors(() => p11.close())
       lib.p11 = null
+      lib.reopenOnPoll = true
       this.setError(lib, 'error', mapInitError(e, lib.entry.path))
     }
     for (const id of [...this.mechanisms.keys()]) if (this.tokens.get(id)?.lib === lib) this.mechanisms.delete(id)
@@ -438,6 +452,7 @@ export class Pkcs11Module {
     }
     if (removed) {
       this.removedWhileLoggedIn.add(s.tokenId)
+      this.lostSessions.push(s.tokenId)
       s.lib.needsReinit = true
     }
   }
@@ -455,7 +470,7 @@ export class Pkcs11Module {
   private reinitPending(): boolean {
     let any = false
     for (const lib of this.libs) {
-      if (lib.p11 && lib.needsReinit && lib.ownsInit && !this.hasSessions(lib)) {
+      if (lib.p11 && lib.needsReinit && lib.ownsInit && !this.anySessionOpen()) {
         this.reinitialize(lib)
         any = true
       }
@@ -474,7 +489,14 @@ export class Pkcs11Module {
           certificates.push(rec.info)
         }
       } catch (e) {
-        errors.push({ tokenId: token.info.id, error: mapPkcs11Error(e, { what: `read certificates of ${token.info.id}` }).toData() })
+        // Pulled out while its objects were being read: none of its certificates is listed (a
+        // token is read whole or not at all) and the state says «Токен извлечён» for it.
+        const gone = isRemovalError(e) || this.readFlags(token) === null
+        if (gone) token.lib.needsReinit = true
+        const err = gone
+          ? new AppError('TOKEN_REMOVED', {}, `read certificates of ${token.info.id}: ${describePkcs11Error(e)}`)
+          : mapPkcs11Error(e, { what: `read certificates of ${token.info.id}` })
+        errors.push({ tokenId: token.info.id, error: err.toData() })
       }
     }
     this.tokens = listing.tokens
@@ -585,8 +607,13 @@ export class Pkcs11Module {
     if (!this.opened) return this.scan()
     let events = false
     for (const lib of this.libs) {
+      if (!lib.p11 && lib.reopenOnPoll) {
+        lib.reopenOnPoll = false
+        this.openLibrary(lib)
+        events = events || lib.p11 !== null
+      }
       if (!lib.p11) continue
-      if ((lib.reinitOnPoll || lib.needsReinit) && lib.ownsInit && !this.hasSessions(lib)) this.reinitialize(lib)
+      if ((lib.reinitOnPoll || lib.needsReinit) && lib.ownsInit && !this.anySessionOpen()) this.reinitialize(lib)
       if (lib.p11 && lib.slotEvents !== false && !lib.reinitOnPoll) events = this.drainSlotEvents(lib) || events
     }
     let listing = this.listTokens()
@@ -687,10 +714,22 @@ export class Pkcs11Module {
    * The PIN goes to C_Login only: it is not stored, logged or put into any error.
    */
   login(certificateId: string, pin: string | null): void {
-    const { token, ckaId } = this.tokenFor(certificateId)
+    const found = this.tokenFor(certificateId)
+    const { ckaId } = found
+    let token = found.token
+    let flags = this.readFlags(token)
+    if (flags === null) {
+      // Pulled out and put back (perhaps into another slot) since the last listing: list again.
+      const listing = this.listTokens()
+      this.tokens = listing.tokens
+      const again = listing.tokens.get(token.info.id)
+      if (again) {
+        token = again
+        flags = this.readFlags(token)
+      }
+    }
     const p11 = token.lib.p11
     if (!p11) throw new AppError('TOKEN_NOT_PRESENT', {}, `library ${token.lib.entry.path} not loaded`)
-    const flags = this.readFlags(token)
     if (flags === null) {
       token.lib.needsReinit = true
       throw new AppError('TOKEN_NOT_PRESENT', {}, `token ${token.info.id} cannot be read`)
@@ -899,16 +938,34 @@ export class Pkcs11Module {
     }
   }
 
-  /** C_Logout and close every kept session. */
-  logout(): void {
+  /**
+   * C_Logout and close the kept session of the token holding `certificateId`, or of every token
+   * when none is given.
+   */
+  logout(certificateId?: string): void {
+    const only = certificateId === undefined ? null : parseCertificateId(certificateId).tokenId
     timePhase(this.timings, 'logout', () => {
       for (const s of [...this.sessions.values()]) {
+        if (only !== null && s.tokenId !== only) continue
         const p11 = s.lib.p11
         if (p11) ignoreErrors(() => p11.C_Logout(s.handle))
         this.dropSession(s, false)
       }
     })
-    this.removedWhileLoggedIn.clear()
+    if (only === null) this.removedWhileLoggedIn.clear()
+    else this.removedWhileLoggedIn.delete(only)
+  }
+
+  /** Token ids whose logged-in session ended because the token was pulled out, since the last call. */
+  takeLostSessions(): string[] {
+    const lost = [...new Set(this.lostSessions)]
+    this.lostSessions = []
+    return lost
+  }
+
+  /** Token ids with a kept (logged-in) session. */
+  loggedInTokens(): string[] {
+    return [...this.sessions.keys()]
   }
 
   /** Logs out, finalises and unloads every library this module initialised. */

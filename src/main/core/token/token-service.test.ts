@@ -131,6 +131,24 @@ describe('token service (worker thread)', () => {
     await rejection(svc.sign(certId('noPrivateKey'), new Uint8Array([1])), 'SESSION_EXPIRED')
   })
 
+  it("leaves the caller's data intact: the same buffer signs twice, and the certificate cache survives", async () => {
+    await svc.login(certId('doctor'), pinOf('doctor'))
+    // A buffer of the caller's own (not Node's pool, which Node protects): transferring its
+    // ArrayBuffer to the worker would detach it and lose the caller's data.
+    const data = Buffer.alloc(300, 7)
+    const plain = new TextEncoder().encode('направление на консультацию')
+    await svc.sign(certId('doctor'), data)
+    await svc.sign(certId('doctor'), data)
+    await svc.sign(certId('doctor'), plain)
+    expect(data.length).toBe(300)
+    expect(data.every((b) => b === 7)).toBe(true)
+    expect(new TextDecoder().decode(plain)).toBe('направление на консультацию')
+    const first = await svc.certificate(certId('doctor'))
+    const second = await svc.certificate(certId('doctor'))
+    expect(first.length).toBeGreaterThan(0)
+    expect(Buffer.from(first).equals(Buffer.from(second))).toBe(true)
+  })
+
   it('50 back-to-back and 20 concurrent signatures on one login, all valid', async () => {
     const key = publicKeyOf('doctor')
     for (let i = 0; i < 50; i++) {

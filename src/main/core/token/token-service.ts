@@ -7,14 +7,31 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { AppError } from '../../../shared/errors'
-import type { KeyAlgorithm, TokenState } from '../../../shared/model'
+import type { TokenState } from '../../../shared/model'
 import type { LibraryEntry } from './libraries'
+import type { SignResult } from './pkcs11-module'
 import type { OpTimings, WorkerInit, WorkerMessage, WorkerOp, WorkerOps, WorkerRequest } from './worker-protocol'
 
 // The synchronous core (for the benchmark's raw C_Sign) is `Pkcs11Module` in ./pkcs11-module; it
 // is not re-exported here so that the main thread never loads the pkcs11js addon.
 export { timePhase, formatTimings, type Phase, type Timings } from './timings'
 export type { OpTimings } from './worker-protocol'
+export type { SignResult } from './pkcs11-module'
+
+/** Options of a token operation that can be cancelled. */
+export interface OperationOptions {
+  /**
+   * Aborting rejects the operation at once with CANCELLED. PKCS#11 2.40 cannot interrupt a call
+   * already running on the token: the worker lets it finish (which also ends a started signing
+   * operation, so no CKR_OPERATION_ACTIVE is left), and a cancelled login is then logged out.
+   */
+  signal?: AbortSignal
+}
+
+export interface SignBatchOptions extends OperationOptions {
+  /** Called after each signature with the number done so far. */
+  onProgress?: (done: number, total: number) => void
+}
 
 export interface TokenService {
   /** The current picture (kept fresh by the worker's polling; no PKCS#11 call). */
@@ -23,12 +40,31 @@ export interface TokenService {
   refresh(): Promise<TokenState>
   /** Called with a full fresh state whenever tokens appear, disappear or change PIN flags. */
   onChange(listener: (s: TokenState) => void): () => void
-  /** C_Login on the certificate's token (pin null: PIN pad); the session is kept for sign(). */
-  login(certificateId: string, pin: string | null): Promise<void>
-  sign(certificateId: string, data: Uint8Array): Promise<{ keyAlgorithm: KeyAlgorithm; signature: Uint8Array }>
+  /**
+   * C_Login on the certificate's token (pin null: PIN pad). The logged-in session is kept for
+   * sign() and signBatch() until logout(), the token's removal or close(): one PIN entry serves
+   * any number of signatures.
+   */
+  login(certificateId: string, pin: string | null, options?: OperationOptions): Promise<void>
+  /** One signature on the kept session (see mechanisms.ts for what is hashed where). */
+  sign(certificateId: string, data: Uint8Array, options?: OperationOptions): Promise<SignResult>
+  /**
+   * Signs each item in turn on the kept session, with no PIN entry in between (a batch of
+   * documents). Each signature is its own worker request, so token events are noticed and the
+   * batch can be cancelled between two signatures; the first failure ends the batch.
+   */
+  signBatch(certificateId: string, items: readonly Uint8Array[], options?: SignBatchOptions): Promise<SignResult[]>
   /** DER of the certificate. */
   certificate(certificateId: string): Promise<Uint8Array>
-  logout(): Promise<void>
+  /** C_Logout and close the kept session of one certificate's token, or of every token. */
+  logout(certificateId?: string): Promise<void>
+  /** Token ids with a kept, logged-in session. */
+  loggedIn(): Promise<string[]>
+  /**
+   * Called with the token ids whose logged-in session ended because the token was pulled out
+   * (the app session on such a token must end as well).
+   */
+  onSessionLost(listener: (tokenIds: string[]) => void): () => void
   close(): Promise<void>
   /** Time spent by the worker's start-up and by the last request of each kind (benchmark, log). */
   timings(): TokenServiceTimings
@@ -106,6 +142,10 @@ interface Pending {
   sentAt: number
 }
 
+function cancelled(what: string): AppError {
+  return new AppError('CANCELLED', {}, `${what} cancelled`)
+}
+
 export function createTokenService(options: TokenServiceOptions): TokenService {
   for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v
   const init: WorkerInit = {
@@ -115,6 +155,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
   const log = options.log ?? (() => {})
   const listeners = new Set<(s: TokenState) => void>()
+  const lostListeners = new Set<(tokenIds: string[]) => void>()
   const pending = new Map<number, Pending>()
   const timings: TokenServiceTimings = { startup: null, last: {} }
   let nextId = 1
@@ -169,6 +210,15 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         case 'log':
           log(msg.message)
           break
+        case 'sessionLost':
+          for (const l of lostListeners) {
+            try {
+              l(msg.tokenIds)
+            } catch (e) {
+              log(`token listener failed: ${String(e)}`)
+            }
+          }
+          break
         case 'response': {
           const p = pending.get(msg.id)
           if (!p) break
@@ -197,18 +247,51 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     // idle, it does not (a CLI that forgets close() still exits).
   }
 
-  const call = async <O extends WorkerOp>(op: O, args: WorkerOps[O]['args'], transfer: ArrayBuffer[] = []): Promise<WorkerOps[O]['value']> => {
+  /**
+   * One request to the worker. With a signal, aborting rejects the returned promise at once with
+   * CANCELLED; the worker still finishes the request (its answer is then dropped) and `onAbort`
+   * runs, e.g. to queue a logout right behind it.
+   */
+  const call = async <O extends WorkerOp>(
+    op: O,
+    args: WorkerOps[O]['args'],
+    transfer: ArrayBuffer[] = [],
+    cancel?: { signal: AbortSignal | undefined; onAbort?: () => void },
+  ): Promise<WorkerOps[O]['value']> => {
     if (closed) throw new AppError('INTERNAL', {}, 'token service is closed')
+    const signal = cancel?.signal
+    if (signal?.aborted) throw cancelled(op)
     if (!worker) start()
     const w = worker!
     const id = nextId++
+    let abortListener: (() => void) | null = null
     const result = new Promise<WorkerOps[O]['value']>((resolve, reject) => {
       pending.set(id, { op, resolve: resolve as (v: unknown) => void, reject, sentAt: performance.now() })
+      if (signal) {
+        abortListener = () => {
+          reject(cancelled(op))
+          cancel?.onAbort?.()
+        }
+        signal.addEventListener('abort', abortListener, { once: true })
+      }
     })
     w.ref()
     const req: WorkerRequest<O> = { id, op, args }
     w.postMessage(req, transfer)
-    return result
+    try {
+      return await result
+    } finally {
+      if (signal && abortListener) signal.removeEventListener('abort', abortListener)
+    }
+  }
+
+  const signOne = async (certificateId: string, data: Uint8Array, signal: AbortSignal | undefined): Promise<SignResult> => {
+    // A copy of our own to transfer: a Node Buffer's slice() is a view, often of the shared
+    // Buffer pool, and transferring that would detach memory the caller (and Node) still use.
+    const copy = new Uint8Array(data)
+    const r = await call('sign', [certificateId, copy], [copy.buffer as ArrayBuffer], { signal })
+    // Structured clone delivers a Uint8Array whose buffer the worker transferred to us.
+    return { keyAlgorithm: r.keyAlgorithm, signature: r.signature }
   }
 
   start()
@@ -234,20 +317,37 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         listeners.delete(listener)
       }
     },
-    async login(certificateId, pin) {
-      await call('login', [certificateId, pin])
+    onSessionLost(listener) {
+      lostListeners.add(listener)
+      return () => {
+        lostListeners.delete(listener)
+      }
     },
-    async sign(certificateId, data) {
-      const copy = data.slice()
-      const r = await call('sign', [certificateId, copy], [copy.buffer as ArrayBuffer])
-      // Structured clone delivers a Uint8Array whose buffer the worker transferred to us.
-      return { keyAlgorithm: r.keyAlgorithm, signature: r.signature }
+    async login(certificateId, pin, options = {}) {
+      await call('login', [certificateId, pin], [], {
+        signal: options.signal,
+        // Let the running C_Login finish, then log that token out: a cancelled login must not
+        // leave the token open for whoever comes next.
+        onAbort: () => void call('logout', [certificateId]).catch(() => {}),
+      })
+    },
+    sign: (certificateId, data, options = {}) => signOne(certificateId, data, options.signal),
+    async signBatch(certificateId, items, options = {}) {
+      const out: SignResult[] = []
+      for (const item of items) {
+        out.push(await signOne(certificateId, item, options.signal))
+        options.onProgress?.(out.length, items.length)
+      }
+      return out
     },
     async certificate(certificateId) {
       return call('certificate', [certificateId])
     },
-    async logout() {
-      await call('logout', [])
+    async logout(certificateId) {
+      await call('logout', [certificateId ?? null])
+    },
+    async loggedIn() {
+      return call('loggedIn', [])
     },
     async close() {
       if (closed) return
@@ -263,6 +363,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       }
       closed = true
       listeners.clear()
+      lostListeners.clear()
     },
     timings() {
       return { startup: timings.startup ? { ...timings.startup } : null, last: { ...timings.last } }

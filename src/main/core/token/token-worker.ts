@@ -47,17 +47,22 @@ function run(req: WorkerRequest): { value: unknown; transfer: ArrayBuffer[] } {
     case 'sign': {
       const [certificateId, data] = req.args as [string, Uint8Array]
       const result = mod.sign(certificateId, data)
-      const signature = result.signature.slice()
+      // A fresh buffer to transfer: pkcs11js returns a Buffer view (slice() would still be one).
+      const signature = new Uint8Array(result.signature)
       return { value: { keyAlgorithm: result.keyAlgorithm, signature }, transfer: [signature.buffer as ArrayBuffer] }
     }
     case 'certificate': {
       const [certificateId] = req.args as [string]
-      const der = mod.certificate(certificateId)
+      const der = new Uint8Array(mod.certificate(certificateId)) // ours to transfer (see 'sign')
       return { value: der, transfer: [der.buffer as ArrayBuffer] }
     }
-    case 'logout':
-      mod.logout()
+    case 'logout': {
+      const [certificateId] = req.args as [string | null]
+      mod.logout(certificateId ?? undefined)
       return { value: null, transfer: [] }
+    }
+    case 'loggedIn':
+      return { value: mod.loggedInTokens(), transfer: [] }
     case 'close':
       closed = true
       clearInterval(timer)
@@ -78,24 +83,38 @@ function pollOnce(): void {
   } catch (e) {
     post({ type: 'log', message: `token poll failed: ${mapPkcs11Error(e).details ?? String(e)}` })
   }
+  reportLostSessions()
+}
+
+/** Tells the service which logged-in sessions ended with their token (the app session ends too). */
+function reportLostSessions(): void {
+  const tokenIds = mod.takeLostSessions()
+  if (tokenIds.length > 0) post({ type: 'sessionLost', tokenIds })
 }
 
 port.on('message', (req: WorkerRequest) => {
   const t0 = performance.now()
   mod.takeTimings()
+  let response: WorkerMessage
+  let transfer: ArrayBuffer[] = []
   try {
-    const { value, transfer } = run(req)
-    post({ type: 'response', id: req.id, ok: true, value, timings: { phases: mod.takeTimings(), workerMs: performance.now() - t0 } }, transfer)
+    const done = run(req)
+    transfer = done.transfer
+    response = { type: 'response', id: req.id, ok: true, value: done.value, timings: { phases: mod.takeTimings(), workerMs: performance.now() - t0 } }
   } catch (e) {
     const err = e instanceof AppError ? e : e instanceof Error && /^CKR_/.test(e.message) ? mapPkcs11Error(e) : toAppError(e)
-    post({
+    response = {
       type: 'response',
       id: req.id,
       ok: false,
       error: err.toData(),
       details: err.details ?? null,
       timings: { phases: mod.takeTimings(), workerMs: performance.now() - t0 },
-    })
+    }
   }
+  // A login lost during this request is told before its answer, so whoever awaits the answer
+  // already knows.
+  reportLostSessions()
+  post(response, transfer)
   if (req.op === 'login' || req.op === 'logout') pollOnce()
 })

@@ -18,7 +18,10 @@ export interface WorkerOps {
   login: { args: [certificateId: string, pin: string | null]; value: null }
   sign: { args: [certificateId: string, data: Uint8Array]; value: SignResult }
   certificate: { args: [certificateId: string]; value: Uint8Array }
-  logout: { args: []; value: null }
+  /** Logs out the token of one certificate, or every token (null). */
+  logout: { args: [certificateId: string | null]; value: null }
+  /** Token ids with a kept, logged-in session. */
+  loggedIn: { args: []; value: string[] }
   close: { args: []; value: null }
 }
 export type WorkerOp = keyof WorkerOps
@@ -46,5 +49,7 @@ export type WorkerEvent =
   | { type: 'change'; state: TokenState }
   /** A problem outside any request (polling), for the log. */
   | { type: 'log'; message: string }
+  /** Logged-in sessions ended because their tokens were pulled out (token ids). */
+  | { type: 'sessionLost'; tokenIds: string[] }
 
 export type WorkerMessage = WorkerResponse | WorkerEvent

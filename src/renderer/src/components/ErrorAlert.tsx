@@ -6,7 +6,7 @@ import { describeError, type AppErrorData } from '../../../shared/errors'
 export interface ErrorAlertProps {
   error: AppErrorData
   testId?: string
-  type?: 'error' | 'warning'
+  type?: 'error' | 'warning' | 'info'
   /** Extra line under the catalogue text (e.g. tries left). */
   extra?: ReactNode
   action?: ReactNode

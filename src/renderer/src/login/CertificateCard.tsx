@@ -3,12 +3,14 @@ import { Button, Tag } from 'antd'
 import type { KeyboardEvent, ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
 import { describeError } from '../../../shared/errors'
-import type { CertificateInfo, TokenInfo } from '../../../shared/model'
-import { certificateView } from './model'
+import type { CertificateInfo, TokenInfo, TokenState } from '../../../shared/model'
+import { certificateView, tokenCaption } from './model'
 
 export interface CertificateCardProps {
   cert: CertificateInfo
   token: TokenInfo | undefined
+  /** The whole picture, to tell this token from others with the same label (see tokenCaption). */
+  state?: TokenState
   onSelect: (cert: CertificateInfo) => void
 }
 
@@ -23,9 +25,10 @@ function initials(name: string): string {
     .toUpperCase()
 }
 
-export function CertificateCard({ cert, token, onSelect }: CertificateCardProps): ReactNode {
+export function CertificateCard({ cert, token, state, onSelect }: CertificateCardProps): ReactNode {
   const { t } = useTranslation()
   const view = certificateView(cert)
+  const caption = tokenCaption(cert, token, state)
   const usable = cert.hasPrivateKey
   const select = (): void => {
     if (usable) onSelect(cert)
@@ -83,7 +86,19 @@ export function CertificateCard({ cert, token, onSelect }: CertificateCardProps)
           </div>
           <div>
             <dt>{t('cert.token')}</dt>
-            <dd data-testid="cert-token">{cert.tokenLabel}</dd>
+            <dd>
+              <span data-testid="cert-token">{caption.label}</span>
+              {caption.serial ? (
+                <span className="cert-card__serial" data-testid="cert-token-serial">
+                  {t('cert.tokenSerial', { serial: caption.serial })}
+                </span>
+              ) : null}
+              {caption.library ? (
+                <span className="cert-card__serial" data-testid="cert-token-library">
+                  {t('cert.tokenLibrary', { library: caption.library })}
+                </span>
+              ) : null}
+            </dd>
           </div>
           <div>
             <dt>{t('cert.key')}</dt>

@@ -16,7 +16,7 @@ import { useTokenState } from './useTokenState'
 const loadPinDialog = () => import('./PinDialog')
 const PinDialog = lazy(async () => ({ default: (await loadPinDialog()).PinDialog }))
 
-export type SessionEndNotice = { kind: 'error'; error: AppErrorData } | { kind: 'tokenRemoved' } | null
+export type SessionEndNotice = { kind: 'error'; error: AppErrorData } | { kind: 'tokenRemoved' } | { kind: 'idle' } | null
 
 export interface LoginScreenProps {
   notice: SessionEndNotice
@@ -54,13 +54,13 @@ export function LoginScreen({ notice, onLoggedIn }: LoginScreenProps): ReactNode
         <p className="login__lead">{t('login.lead')}</p>
 
         {notice?.kind === 'error' ? <ErrorAlert error={notice.error} testId="session-ended" type="warning" /> : null}
-        {notice?.kind === 'tokenRemoved' ? (
-          <div data-testid="session-ended" data-code="tokenRemoved">
+        {notice?.kind === 'tokenRemoved' || notice?.kind === 'idle' ? (
+          <div data-testid="session-ended" data-code={notice.kind}>
             <Alert
               type="warning"
               showIcon
-              title={t('login.sessionEnded.tokenRemoved.title')}
-              description={`${t('login.sessionEnded.tokenRemoved.message')} ${t('login.sessionEnded.tokenRemoved.action')}`}
+              title={t(`login.sessionEnded.${notice.kind}.title`)}
+              description={`${t(`login.sessionEnded.${notice.kind}.message`)} ${t(`login.sessionEnded.${notice.kind}.action`)}`}
             />
           </div>
         ) : null}

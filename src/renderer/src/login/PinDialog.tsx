@@ -55,6 +55,7 @@ export function PinDialog({ cert, token, present, onClose, onLoggedIn }: PinDial
   const qc = useQueryClient()
   const [pin, setPin] = useState('')
   const [busy, setBusy] = useState(false)
+  const [cancelling, setCancelling] = useState(false)
   const [stage, setStage] = useState<LoginStage | null>(null)
   const [error, setError] = useState<AppErrorData | null>(null)
   const inputRef = useRef<InputRef>(null)
@@ -62,8 +63,10 @@ export function PinDialog({ cert, token, present, onClose, onLoggedIn }: PinDial
 
   const prompt = pinPrompt(token, error)
   const finalError = error !== null && !canRetry(error)
-  const missing: AppErrorData | null = !present && !busy ? { code: 'CERTIFICATE_NOT_FOUND', params: {} } : null
-  const showForm = !busy && !finalError && !missing && prompt.kind !== 'locked'
+  // A token pulled out during this login already says so («Токен извлечён»): keep that message.
+  const missing: AppErrorData | null =
+    !present && !busy && error?.code !== 'TOKEN_REMOVED' ? { code: 'CERTIFICATE_NOT_FOUND', params: {} } : null
+  const showForm = !busy && !finalError && !missing && present && prompt.kind !== 'locked'
 
   useEffect(() => {
     if (!busy) return
@@ -84,6 +87,7 @@ export function PinDialog({ cert, token, present, onClose, onLoggedIn }: PinDial
     setPin('')
     setError(null)
     setStage(null)
+    setCancelling(false)
     setBusy(true)
     try {
       const session = await api.call('auth.loginWithCertificate', { certificateId: cert.id, pin: value })
@@ -94,6 +98,18 @@ export function PinDialog({ cert, token, present, onClose, onLoggedIn }: PinDial
       void qc.invalidateQueries({ queryKey: TOKEN_STATE_KEY })
     } finally {
       setBusy(false)
+      setCancelling(false)
+    }
+  }
+
+  // The login call itself rejects with CANCELLED as soon as the core has cancelled it.
+  const cancel = async (): Promise<void> => {
+    if (cancelling) return
+    setCancelling(true)
+    try {
+      await api.call('auth.cancel', {})
+    } catch {
+      setCancelling(false)
     }
   }
 
@@ -143,13 +159,14 @@ export function PinDialog({ cert, token, present, onClose, onLoggedIn }: PinDial
           </div>
         </div>
 
-        {busy ? <LoginProgress stage={stage} pinpad={prompt.kind === 'pinpad'} /> : null}
+        {busy ? <LoginProgress stage={stage} pinpad={prompt.kind === 'pinpad'} onCancel={() => void cancel()} cancelling={cancelling} /> : null}
 
         {!busy && missing ? <ErrorAlert error={missing} testId="login-error" /> : null}
 
         {!busy && !missing && error ? (
           <ErrorAlert
             error={error}
+            type={error.code === 'CANCELLED' ? 'info' : 'error'}
             testId="login-error"
             extra={
               triesAfterError !== null

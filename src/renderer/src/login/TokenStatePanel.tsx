@@ -78,7 +78,7 @@ export function TokenStatePanel({ state, onSelect }: TokenStatePanelProps): Reac
     content = (
       <div className="cert-list" data-testid="cert-list">
         {sortCertificates(state.certificates).map((cert) => (
-          <CertificateCard key={cert.id} cert={cert} token={tokens.get(cert.tokenId)} onSelect={onSelect} />
+          <CertificateCard key={cert.id} cert={cert} token={tokens.get(cert.tokenId)} state={state} onSelect={onSelect} />
         ))}
       </div>
     )

@@ -9,6 +9,7 @@ import {
   pinPrompt,
   sortCertificates,
   stageIndex,
+  tokenCaption,
   tokenPanelKind,
 } from './model'
 
@@ -200,5 +201,18 @@ describe('greetingName', () => {
   it('greets by given name and patronymic', () => {
     expect(greetingName('Иванов Иван Иванович')).toBe('Иван Иванович')
     expect(greetingName('Иванов')).toBe('Иванов')
+  })
+})
+
+describe('tokenCaption', () => {
+  const state = (tokens: TokenInfo[]): TokenState => ({ libraries: [], tokens, certificates: [], errors: [], scannedAt: '' })
+  const cert = { tokenLabel: 'Рутокен' } as Parameters<typeof tokenCaption>[0]
+  it('names the token by label and serial, and the driver only when several drivers show tokens', () => {
+    const a = { ...tokenWith(), id: 'a', serial: '01', libraryPath: '/lib/a.so', libraryName: 'Рутокен ЭЦП' }
+    const b = { ...tokenWith(), id: 'b', serial: '02', libraryPath: '/lib/b.so', libraryName: 'OpenSC' }
+    expect(tokenCaption(cert, a, state([a]))).toEqual({ label: 'Рутокен', serial: '01', library: null })
+    expect(tokenCaption(cert, a, state([a, b]))).toEqual({ label: 'Рутокен', serial: '01', library: 'Рутокен ЭЦП' })
+    expect(tokenCaption(cert, { ...a, serial: '' }, state([a]))).toEqual({ label: 'Рутокен', serial: null, library: null })
+    expect(tokenCaption(cert, undefined, undefined)).toEqual({ label: 'Рутокен', serial: null, library: null })
   })
 })

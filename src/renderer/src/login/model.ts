@@ -69,6 +69,12 @@ export function canRetry(error: AppErrorData): boolean {
   return !FINAL_FOR_CERTIFICATE.has(error.code)
 }
 
+/** After this long in one login step the progress says the token is slow (and may be cancelled). */
+export const SLOW_STAGE_MS = 4000
+
+/** Minimum spacing of 'app.activity' calls while the user works (the idle lock is minutes long). */
+export const ACTIVITY_THROTTLE_MS = 5000
+
 export const LOGIN_STAGES = ['challenge', 'pin', 'signing', 'verifying'] as const satisfies readonly LoginStage[]
 
 /** Index of the current step for the progress display (all done for 'done'). */
@@ -99,6 +105,20 @@ export function certificateView(cert: CertificateInfo): CertificateView {
     issuer: cert.issuer.organization ?? cert.issuer.commonName ?? '—',
     validFrom: formatDate(cert.notBefore),
     validTo: formatDate(cert.notAfter),
+  }
+}
+
+/**
+ * Which token a certificate is on, precisely enough to tell two tokens apart: the label and the
+ * serial number, and the driver too when more than one library shows tokens (the same token can
+ * be seen through two drivers, and two tokens may share a label).
+ */
+export function tokenCaption(cert: CertificateInfo, token: TokenInfo | undefined, state: TokenState | undefined): { label: string; serial: string | null; library: string | null } {
+  const libraries = new Set((state?.tokens ?? []).map((t) => t.libraryPath))
+  return {
+    label: cert.tokenLabel,
+    serial: token?.serial ? token.serial : null,
+    library: token && libraries.size > 1 ? token.libraryName : null,
   }
 }
 

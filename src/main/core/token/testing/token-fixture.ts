@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDemo } from '../../../../../scripts/demo/create-demo'
+import { addDemoToken, createDemo } from '../../../../../scripts/demo/create-demo'
 import { MANIFEST_FILE, readDemoManifest, type DemoCert, type DemoCertKind, type DemoManifest, type DemoToken } from '../../../../../scripts/demo/manifest'
 
 export interface TokenFixture {
@@ -20,6 +20,12 @@ export interface TokenFixture {
   pull(label: string): void
   /** Moves it back. */
   insert(label: string): void
+  /**
+   * Adds a token `label` to this copy with a new key and certificate for the same person as the
+   * demo certificate of `kind` (e.g. a doctor's second token). Loads the PKCS#11 library in this
+   * process: call it before anything here initialises SoftHSM.
+   */
+  addToken(label: string, kind: DemoCertKind): Promise<DemoToken>
   cleanup(): void
 }
 
@@ -86,6 +92,9 @@ export async function createTokenFixture(): Promise<TokenFixture> {
     insert(label) {
       const f = folder(label)
       renameSync(join(parked, f), join(tokensDir, f))
+    },
+    addToken(label, kind) {
+      return addDemoToken(manifest, { softhsmConf: conf, label, kind })
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true })
