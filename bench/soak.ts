@@ -7,7 +7,9 @@
 // left open in SoftHSM (must be 0), how fast removal and insertion reach the certificate list,
 // and signing throughput with the module in the path versus without it.
 import { createPublicKey, verify } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import pkcs11js from 'pkcs11js'
 import { AppError } from '../src/shared/errors'
@@ -44,9 +46,9 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
 }
 
-function workerEntry(): URL | undefined {
-  const built = new URL('../out/main/token-worker.js', import.meta.url)
-  return existsSync(built) ? built : undefined
+/** The bundled worker, built from the current sources, as the shipped app runs it. */
+function workerEntry(): URL {
+  return new URL('../out/main/token-worker.js', import.meta.url)
 }
 
 /** Resolves with the time when the token picture first satisfies `ok`. */
@@ -110,6 +112,7 @@ async function throughput(tokens: TokenService, certId: string, pin: string, n: 
 }
 
 async function main(): Promise<void> {
+  execFileSync('npx', ['electron-vite', 'build'], { cwd: resolve(import.meta.dirname, '..'), stdio: 'ignore' })
   const random = rng(Number(args.seed))
   const fx: TokenFixture = await createTokenFixture()
   const faults: FaultsConfig = createFaultsConfig(fx)

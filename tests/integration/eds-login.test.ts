@@ -10,7 +10,7 @@ import { startPortal, type StartedPortal } from '../../portal/src/server'
 import { readDemoManifest, type DemoCertKind, type DemoManifest } from '../../scripts/demo/manifest'
 import { AppError } from '../../src/shared/errors'
 import { loginWithCertificate, type EdsLoginDeps } from '../../src/main/core/auth/eds-login'
-import { signDetachedCades } from '../../src/main/core/crypto/cms'
+import { signDetachedCades, signDetachedCadesBatch } from '../../src/main/core/crypto/cms'
 import { PortalClient } from '../../src/main/core/portal/portal-client'
 import { createTokenService, type TokenService } from '../../src/main/core/token/token-service'
 
@@ -174,5 +174,24 @@ describe('signatures made on the token verify independently with OpenSSL', () =>
     expect(out).toBeDefined()
     const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(dir, 'sig.p7s')]).toString()
     for (const attr of ['contentType', 'messageDigest', 'signingTime', 'id-smime-aa-signingCertificateV2']) expect(printed).toContain(attr)
+  })
+
+  it.each(['doctor', 'nurse'] as const)('%s: a batch of 40 documents on one login, each verified by OpenSSL', async (kind) => {
+    const { id, pin } = demoCert(kind)
+    const certId = await id
+    await tokens.login(certId, pin)
+    const docs = Array.from({ length: 40 }, (_, i) => new TextEncoder().encode(`Рецепт № ${i} (${kind})`))
+    const p7s = await signDetachedCadesBatch(docs, await tokens.certificate(certId), (attrs) => tokens.signBatch(certId, attrs))
+    await tokens.logout()
+    expect(p7s).toHaveLength(40)
+    const dir = mkdtempSync(join(tmpdir(), 'lkmr-batch-'))
+    for (const i of [0, 17, 39]) {
+      writeFileSync(join(dir, `doc${i}.txt`), docs[i]!)
+      writeFileSync(join(dir, `doc${i}.p7s`), p7s[i]!)
+      execFileSync('openssl', [
+        'cms', '-verify', '-binary', '-inform', 'DER', '-in', join(dir, `doc${i}.p7s`), '-content', join(dir, `doc${i}.txt`),
+        '-CAfile', manifest.caCertPem, '-purpose', 'any', '-out', '/dev/null',
+      ], { stdio: 'pipe' })
+    }
   })
 })

@@ -100,16 +100,60 @@ export async function signDetachedCades(
   signer: RawSigner,
   options: SignOptions = {},
 ): Promise<Uint8Array> {
-  const { cert, keyAlgorithm: certKey, alg, essAttribute } = prepare(certificateDer)
-  const digest = createHash(alg.nodeDigest).update(content).digest()
-  const signedAttrs = signedAttributes(digest, essAttribute, options.signingTime ?? new Date())
+  const p = prepare(certificateDer)
+  const signedAttrs = attributesFor(p, content, options.signingTime ?? new Date())
+  return assemble(p, signedAttrs, await signer(signedAttrs), options.extraCertificates)
+}
 
-  const { keyAlgorithm, signature } = await signer(signedAttrs)
-  if (keyAlgorithm !== certKey) {
-    throw new AppError('INTERNAL', {}, `signer used a ${keyAlgorithm} key for a ${certKey} certificate`)
+/** Signs the signed-attribute sets of many documents at once (one token login, a batch). */
+export type RawBatchSigner = (signedAttrsDer: Uint8Array[]) => Promise<Awaited<ReturnType<RawSigner>>[]>
+
+/**
+ * Detached CAdES-BES signatures of many documents with one certificate. Documents go to the
+ * signer in chunks, and the next chunk's attributes are built while the token signs the current
+ * one, so the token, not this thread, sets the pace.
+ */
+export async function signDetachedCadesBatch(
+  contents: readonly Uint8Array[],
+  certificateDer: Uint8Array,
+  signer: RawBatchSigner,
+  options: SignOptions & { chunkSize?: number } = {},
+): Promise<Uint8Array[]> {
+  const p = prepare(certificateDer)
+  const size = Math.max(1, options.chunkSize ?? 16)
+  const attrsOf = (from: number): Uint8Array[] =>
+    contents.slice(from, from + size).map((c) => attributesFor(p, c, options.signingTime ?? new Date()))
+  const out: Uint8Array[] = []
+  let current = attrsOf(0)
+  let signing = current.length ? signer(current) : null
+  for (let from = 0; signing; from += size) {
+    const next = from + size < contents.length ? attrsOf(from + size) : null
+    const results = await signing
+    signing = next ? signer(next) : null
+    // Let the signer reach the token (its own awaits) before this thread assembles the chunk.
+    if (signing) await new Promise<void>((resolveSoon) => setImmediate(resolveSoon))
+    if (results.length !== current.length) throw new AppError('INTERNAL', {}, `batch signer returned ${results.length} of ${current.length}`)
+    results.forEach((r, i) => out.push(assemble(p, current[i]!, r, options.extraCertificates)))
+    current = next ?? []
   }
-  const signatureValue = keyAlgorithm === 'EC' ? ecdsaRawToDer(signature) : signature
-  return encodeSignedData(cert, alg, signedAttrs, signatureValue, options.extraCertificates)
+  return out
+}
+
+function attributesFor(p: PreparedSigner, content: Uint8Array, signingTime: Date): Uint8Array {
+  return signedAttributes(createHash(p.alg.nodeDigest).update(content).digest(), p.essAttribute, signingTime)
+}
+
+function assemble(
+  p: PreparedSigner,
+  signedAttrs: Uint8Array,
+  raw: Awaited<ReturnType<RawSigner>>,
+  extraCertificates?: Uint8Array[],
+): Uint8Array {
+  if (raw.keyAlgorithm !== p.keyAlgorithm) {
+    throw new AppError('INTERNAL', {}, `signer used a ${raw.keyAlgorithm} key for a ${p.keyAlgorithm} certificate`)
+  }
+  const signatureValue = raw.keyAlgorithm === 'EC' ? ecdsaRawToDer(raw.signature) : raw.signature
+  return encodeSignedData(p.cert, p.alg, signedAttrs, signatureValue, extraCertificates)
 }
 
 /** Assembles the DER ContentInfo around signed attributes and their signature value (CMS form). */

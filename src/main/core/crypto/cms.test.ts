@@ -11,7 +11,7 @@ import {
 } from '../../../../scripts/demo/pki'
 import { certificateParts } from './certificate-parts'
 import { CMS_ALGORITHMS } from './cms-algorithms'
-import { buildSignedAttributes, encodeSignedData } from './cms-sign'
+import { buildSignedAttributes, encodeSignedData, signDetachedCadesBatch } from './cms-sign'
 import { ecdsaDerToRaw, ecdsaRawToDer, signDetachedCades, verifyDetachedCades, type RawSigner } from './cms'
 
 let ca: DemoCa
@@ -141,6 +141,34 @@ describe.each(['RSA', 'EC'] as const)('CAdES-BES with %s', (kind) => {
     expect(r.certificates).toHaveLength(2)
     expect(Buffer.from(r.signerCertificate).equals(Buffer.from(h.cert.der))).toBe(true)
     expect(opensslVerify(withChain, content).ok).toBe(true)
+  })
+})
+
+describe.each(['RSA', 'EC'] as const)('batch signing with %s', (kind) => {
+  it('signs 37 documents in chunks; every signature verifies, in order, also with OpenSSL', async () => {
+    const h = await holder(kind)
+    const docs = Array.from({ length: 37 }, (_, i) => new TextEncoder().encode(`Рецепт № ${i}`))
+    const calls: number[] = []
+    const one = softwareSigner(kind, h.keys.privateKey)
+    const batch = async (attrs: Uint8Array[]) => {
+      calls.push(attrs.length)
+      return Promise.all(attrs.map((a) => one(a)))
+    }
+    const p7s = await signDetachedCadesBatch(docs, h.cert.der, batch, { chunkSize: 10 })
+    expect(calls).toEqual([10, 10, 10, 7])
+    expect(p7s).toHaveLength(37)
+    for (let i = 0; i < docs.length; i++) await verifyDetachedCades(p7s[i]!, docs[i]!)
+    await expectCode(verifyDetachedCades(p7s[3]!, docs[4]!), 'SIGNATURE_INVALID')
+    expect(opensslVerify(p7s[36]!, docs[36]!).ok).toBe(true)
+  })
+
+  it('ends the batch with the signer failure and signs nothing for an empty batch', async () => {
+    const h = await holder(kind)
+    expect(await signDetachedCadesBatch([], h.cert.der, async () => [])).toEqual([])
+    const failing = async () => {
+      throw new AppError('TOKEN_REMOVED')
+    }
+    await expectCode(signDetachedCadesBatch([content, content], h.cert.der, failing), 'TOKEN_REMOVED')
   })
 })
 

@@ -85,16 +85,41 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-export function encodeLength(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n)
-  const bytes: number[] = []
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff)
-  return Uint8Array.of(0x80 | bytes.length, ...bytes)
+/** Bytes of a DER length field. */
+function lengthSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5
 }
 
+function writeLength(out: Uint8Array, at: number, n: number): void {
+  const size = lengthSize(n)
+  if (size === 1) {
+    out[at] = n
+    return
+  }
+  out[at] = 0x80 | (size - 1)
+  for (let i = size - 1, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[at + i] = v & 0xff
+}
+
+export function encodeLength(n: number): Uint8Array {
+  const out = new Uint8Array(lengthSize(n))
+  writeLength(out, 0, n)
+  return out
+}
+
+/** One TLV, written in a single allocation (signing builds dozens per signature). */
 export function tlv(tag: number, ...contents: Uint8Array[]): Uint8Array {
-  const value = concat(contents)
-  return concat([Uint8Array.of(tag), encodeLength(value.length), value])
+  let length = 0
+  for (const c of contents) length += c.length
+  const header = 1 + lengthSize(length)
+  const out = new Uint8Array(header + length)
+  out[0] = tag
+  writeLength(out, 1, length)
+  let o = header
+  for (const c of contents) {
+    out.set(c, o)
+    o += c.length
+  }
+  return out
 }
 
 export const sequence = (...items: Uint8Array[]): Uint8Array => tlv(0x30, ...items)
@@ -137,7 +162,20 @@ export function integerToUnsigned(value: Uint8Array, size: number): Uint8Array {
   return out
 }
 
+/** Encoded OIDs: a signature uses the same handful every time, and encoding costs BigInt math. */
+const oidCache = new Map<string, Uint8Array>()
+
+/** DER of an OBJECT IDENTIFIER. The result is shared: callers copy it (tlv/concat), never write it. */
 export function oid(dotted: string): Uint8Array {
+  let der = oidCache.get(dotted)
+  if (!der) {
+    der = encodeOid(dotted)
+    oidCache.set(dotted, der)
+  }
+  return der
+}
+
+function encodeOid(dotted: string): Uint8Array {
   const arcs = dotted.split('.').map((s) => {
     if (!/^\d+$/.test(s)) throw new DerError(`bad OID ${dotted}`)
     return BigInt(s)

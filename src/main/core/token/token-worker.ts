@@ -51,6 +51,14 @@ function run(req: WorkerRequest): { value: unknown; transfer: ArrayBuffer[] } {
       const signature = new Uint8Array(result.signature)
       return { value: { keyAlgorithm: result.keyAlgorithm, signature }, transfer: [signature.buffer as ArrayBuffer] }
     }
+    case 'signMany': {
+      const [certificateId, items] = req.args as [string, Uint8Array[]]
+      const results = items.map((item) => {
+        const r = mod.sign(certificateId, item)
+        return { keyAlgorithm: r.keyAlgorithm, signature: new Uint8Array(r.signature) }
+      })
+      return { value: results, transfer: results.map((r) => r.signature.buffer as ArrayBuffer) }
+    }
     case 'certificate': {
       const [certificateId] = req.args as [string]
       const der = new Uint8Array(mod.certificate(certificateId)) // ours to transfer (see 'sign')

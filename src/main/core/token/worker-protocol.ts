@@ -17,6 +17,8 @@ export interface WorkerOps {
   refresh: { args: []; value: TokenState }
   login: { args: [certificateId: string, pin: string | null]; value: null }
   sign: { args: [certificateId: string, data: Uint8Array]; value: SignResult }
+  /** Several signatures in one request (a chunk of a batch): one round trip, not one each. */
+  signMany: { args: [certificateId: string, items: Uint8Array[]]; value: SignResult[] }
   certificate: { args: [certificateId: string]; value: Uint8Array }
   /** Logs out the token of one certificate, or every token (null). */
   logout: { args: [certificateId: string | null]; value: null }
