@@ -320,6 +320,7 @@ async function main(): Promise<void> {
         r.cmsBatch.push(await cmsBatchThroughput(tokens, id, N_SIGNS))
       }
       await tokens.logout()
+      loop.disable() // pkcs11-tool runs synchronously below: not a stall of the app's event loop
       const med = (xs: number[]): number => pct(xs, 50)
       sign.push({
         key: name,
@@ -329,6 +330,7 @@ async function main(): Promise<void> {
         cmsBatch: med(r.cmsBatch),
         tool: toolSignThroughput(manifest, who.label, who.ckaId, who.pin, keyType, N_TOOL, work),
       })
+      loop.enable()
     }
     loop.disable()
     await tokens.close()
