@@ -254,7 +254,22 @@ async function main(): Promise<void> {
   const workerEntry = builtWorker
   const doctor = demoCert(manifest, 'doctor')
   const nurse = demoCert(manifest, 'nurse')
-  const loop = monitorEventLoopDelay({ resolution: 5 })
+  // The app's event loop, measured only while the app's own work runs (logins, CMS signing): one
+  // fresh histogram per section, since a re-enabled one counts the paused time as a stall.
+  const stalls: { max: number; p99: number }[] = []
+  let section: ReturnType<typeof monitorEventLoopDelay> | null = null
+  const loop = {
+    enable(): void {
+      section = monitorEventLoopDelay({ resolution: 5 })
+      section.enable()
+    },
+    disable(): void {
+      if (!section) return
+      section.disable()
+      stalls.push({ max: section.max / 1e6, p99: section.percentile(99) / 1e6 })
+      section = null
+    },
+  }
 
   try {
     // --- 1. cold: a new token service (worker, dlopen, C_Initialize, discovery) per login ---
@@ -377,7 +392,7 @@ async function main(): Promise<void> {
     out(row('  page: navigation → usable', launches.map((l) => l.inPage)))
     out(row('  certificate clickable', launches.map((l) => l.interactive)) + `   target ≤1500 ms`)
     out()
-    out(`Main-process event loop during logins and CMS signing: max stall ${ms(loop.max / 1e6)}, p99 ${ms(loop.percentile(99) / 1e6)} (target: none over 50 ms)`)
+    out(`Main-process event loop during logins and CMS signing: max stall ${ms(Math.max(...stalls.map((x) => x.max)))}, p99 ${ms(Math.max(...stalls.map((x) => x.p99)))} over ${stalls.length} sections (target: none over 50 ms)`)
     out(`Machine noise: CPU calibration (100 × SHA-256 of 1 MiB) ${cal.map((x) => x.toFixed(0)).join('/')} ms, CV ${(cv * 100).toFixed(1)}%; load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
   } finally {
     client.close()
