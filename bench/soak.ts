@@ -246,7 +246,7 @@ async function main(): Promise<void> {
   }
   const viaModuleRates: number[] = []
   const directRates: number[] = []
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     viaModuleRates.push(await measure(true))
     directRates.push(await measure(false))
   }
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
   out(`  sessions left in SoftHSM   ${leaked}   (must be 0; the same probe saw ${openWhileLoggedIn} while logged in)`)
   out(`  removal → list updated     p50 ${ms(pct(removalMs, 50))}, p95 ${ms(pct(removalMs, 95))}, max ${ms(Math.max(...removalMs))}   (target ≤1 s)`)
   out(`  insertion → list updated   p50 ${ms(pct(insertionMs, 50))}, p95 ${ms(pct(insertionMs, 95))}, max ${ms(Math.max(...insertionMs))}   (target ≤1 s)`)
-  out(`Signing throughput, ${N_THROUGHPUT} signatures, 4 in flight, same key, median of 3 alternating rounds:`)
+  out(`Signing throughput, ${N_THROUGHPUT} signatures, 4 in flight, same key, median of 5 alternating rounds:`)
   out(`  SoftHSM2 directly ${rateDirect.toFixed(0)}/s, through pkcs11-faults ${rateModule.toFixed(0)}/s = ${(rateModule / rateDirect).toFixed(2)}×   (target ≥0.9×)`)
   out(`  rounds: direct ${directRates.map((r) => r.toFixed(0)).join('/')}, module ${viaModuleRates.map((r) => r.toFixed(0)).join('/')}`)
 
