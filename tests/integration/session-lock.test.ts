@@ -4,13 +4,13 @@
 // login, one login at a time.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startPortal, type StartedPortal } from '../../portal/src/server'
-import { AppError } from '../../src/shared/errors'
 import type { EventName } from '../../src/shared/rpc/contract'
 import { createAppCore, type AppCore } from '../../src/main/core/app-core'
 import { loadConfig } from '../../src/main/core/config'
 import { createFaultsConfig, type FaultsConfig } from '../../src/main/core/token/testing/faults'
 import { createTokenFixture, type TokenFixture } from '../../src/main/core/token/testing/token-fixture'
 import type { TokenService } from '../../src/main/core/token/token-service'
+import { rejection } from '../support/app-error'
 
 const IDLE_MS = 1500
 const DOCTOR = 'demo-doctor'
@@ -44,18 +44,6 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
     if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`)
     await sleep(20)
   }
-}
-
-async function rejection(p: Promise<unknown>, code: string): Promise<AppError> {
-  const e = await p.then(
-    () => {
-      throw new Error(`expected ${code}, the call succeeded`)
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(AppError)
-  expect((e as AppError).code).toBe(code)
-  return e as AppError
 }
 
 beforeAll(async () => {

@@ -7,11 +7,11 @@ import { createPublicKey, verify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DemoCertKind } from '../../scripts/demo/manifest'
-import { AppError } from '../../src/shared/errors'
 import type { TokenState } from '../../src/shared/model'
 import { createFaultsConfig, unblockPin, type FaultsConfig } from '../../src/main/core/token/testing/faults'
 import { createTokenFixture, type TokenFixture } from '../../src/main/core/token/testing/token-fixture'
 import { createTokenService, type TokenService } from '../../src/main/core/token/token-service'
+import { rejection } from '../support/app-error'
 
 const DOCTOR = 'demo-doctor'
 const NURSE = 'demo-nurse'
@@ -32,18 +32,6 @@ const pinOf = (kind: DemoCertKind): string => fx.cert(kind).token.userPin
 const publicKeyOf = (kind: DemoCertKind) => createPublicKey(readFileSync(fx.cert(kind).cert.certPem))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const data = (i: number): Uint8Array => new TextEncoder().encode(`документ №${i}`)
-
-async function rejection(p: Promise<unknown>, code: string): Promise<AppError> {
-  const e = await p.then(
-    () => {
-      throw new Error(`expected ${code}, the call succeeded`)
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(AppError)
-  expect((e as AppError).code).toBe(code)
-  return e as AppError
-}
 
 /** Resolves with the first token picture (from now on, or the current one) that satisfies `ok`. */
 async function stateWhere(ok: (s: TokenState) => boolean, timeoutMs = 5000): Promise<TokenState> {

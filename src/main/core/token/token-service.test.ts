@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AppError } from '../../../shared/errors'
 import type { TokenState } from '../../../shared/model'
 import type { DemoCertKind } from '../../../../scripts/demo/manifest'
 import { createTokenFixture, type TokenFixture } from './testing/token-fixture'
 import { createTokenService, resolveWorkerEntry, workerStart, type TokenService } from './token-service'
+import { rejection } from '../../../../tests/support/app-error'
 
 const run = promisify(execFile)
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -29,18 +29,6 @@ const certId = (kind: DemoCertKind): string => {
 const tokenId = (label: string): string => `${fx.library}#${fx.token(label).serial}`
 const pinOf = (kind: DemoCertKind): string => fx.cert(kind).token.userPin
 const publicKeyOf = (kind: DemoCertKind) => createPublicKey(readFileSync(fx.cert(kind).cert.certPem))
-
-async function rejection(p: Promise<unknown>, code: string): Promise<AppError> {
-  const e = await p.then(
-    () => {
-      throw new Error(`expected ${code}, the call succeeded`)
-    },
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(AppError)
-  expect((e as AppError).code).toBe(code)
-  return e as AppError
-}
 
 /** The first change event after `since` whose state satisfies `ok`, or a timeout error. */
 function changeWhere(since: number, ok: (s: TokenState) => boolean, timeoutMs: number): Promise<{ at: number; state: TokenState }> {

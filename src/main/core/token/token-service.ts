@@ -50,9 +50,9 @@ export interface TokenService {
   sign(certificateId: string, data: Uint8Array, options?: OperationOptions): Promise<SignResult>
   /**
    * Signs each item in turn on the kept session, with no PIN entry in between (a batch of
-   * documents). Items go to the worker in chunks (one round trip per chunk, not per signature);
-   * token events are noticed and the batch can be cancelled between two chunks; the first
-   * failure ends the batch.
+   * documents); the first failure ends the batch. With `onProgress` or `signal`, each signature
+   * is its own worker request, so progress is per document and a cancel stops between two
+   * signatures; without them, items go in chunks (one round trip per chunk) for throughput.
    */
   signBatch(certificateId: string, items: readonly Uint8Array[], options?: SignBatchOptions): Promise<SignResult[]>
   /** DER of the certificate. */
@@ -147,8 +147,8 @@ function cancelled(what: string): AppError {
   return new AppError('CANCELLED', {}, `${what} cancelled`)
 }
 
-/** Signatures per worker request in signBatch: big enough to amortise the round trip, small
- * enough that a cancel or a token event waits for at most a few signatures. */
+/** Signatures per worker request in an unobserved signBatch: enough to amortise the round trip,
+ * few enough that a token event waits for at most a few signatures. */
 const SIGN_CHUNK = 16
 
 export function createTokenService(options: TokenServiceOptions): TokenService {
@@ -339,12 +339,17 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     sign: (certificateId, data, options = {}) => signOne(certificateId, data, options.signal),
     async signBatch(certificateId, items, options = {}) {
       const out: SignResult[] = []
+      if (options.onProgress || options.signal) {
+        for (const item of items) {
+          out.push(await signOne(certificateId, item, options.signal))
+          options.onProgress?.(out.length, items.length)
+        }
+        return out
+      }
       for (let i = 0; i < items.length; i += SIGN_CHUNK) {
         // Copies of our own to transfer (see signOne).
         const chunk = items.slice(i, i + SIGN_CHUNK).map((item) => new Uint8Array(item))
-        const results = await call('signMany', [certificateId, chunk], chunk.map((c) => c.buffer as ArrayBuffer), { signal: options.signal })
-        out.push(...results)
-        options.onProgress?.(out.length, items.length)
+        out.push(...(await call('signMany', [certificateId, chunk], chunk.map((c) => c.buffer as ArrayBuffer))))
       }
       return out
     },
