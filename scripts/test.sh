@@ -10,5 +10,6 @@ npx eslint .
 echo "== typecheck =="
 npx tsc -p tsconfig.node.json --noEmit
 npx tsc -p tsconfig.web.json --noEmit
-echo "== tests =="
+echo "== tests (the portal suite runs on embedded PGlite and on a PostgreSQL server) =="
+source scripts/postgres-for-tests.sh
 npx vitest run "$@"

@@ -11,6 +11,7 @@ import { openDb, type Db } from './db'
 import { lockDataDir, type DataLock } from './data-lock'
 import { migrate } from './migrate'
 import { endEmployment, listWorkers, upsertWorker } from './register'
+import type { RateLimitOptions } from './rate-limit'
 import { startPortal } from './server'
 import { seedFromDemo } from './demo-seed'
 import { readDemoManifest } from '../../scripts/demo/manifest'
@@ -22,7 +23,7 @@ export const USAGE = `Справочный портал ЛКМР
 
 Использование:
   portal serve [--host 127.0.0.1] [--port 8443] [--data .data/portal] [--demo .demo]
-               [--tls-cert cert.pem --tls-key key.pem] [--quiet]
+               [--tls-cert cert.pem --tls-key key.pem] [--rate-limit 30/60|off] [--quiet]
   portal trust-ca <ca.pem|ca.der>
   portal import-crl <crl.der|crl.pem>
   portal add-worker --snils 112-233-445 95 --name "Иванов Иван Иванович" --position "Врач-терапевт"
@@ -41,6 +42,7 @@ const OPTIONS = {
   demo: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'rate-limit': { type: 'string' },
   quiet: { type: 'boolean' },
   snils: { type: 'string' },
   name: { type: 'string' },
@@ -104,8 +106,21 @@ function parsePort(text: string | undefined): number {
   return port
 }
 
+/** `--rate-limit N/S`: N requests per S seconds and address, for each auth route group; `off`. */
+export function parseRateLimit(text: string | undefined): RateLimitOptions | false | undefined {
+  if (text === undefined) return undefined
+  if (text === 'off') return false
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text)
+  const max = Number(m?.[1])
+  const seconds = Number(m?.[2])
+  if (!m || max < 1 || seconds < 1) throw new UsageError(`Неверный --rate-limit: ${text} (нужно N/секунды, например 30/60, или off)`)
+  const rule = { max, windowMs: seconds * 1000 }
+  return { login: rule, refresh: rule }
+}
+
 async function serve(values: Values): Promise<void> {
   const port = parsePort(values.port)
+  const rateLimit = parseRateLimit(values['rate-limit'])
   const certFile = values['tls-cert']
   const keyFile = values['tls-key']
   if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--tls-cert и --tls-key указываются вместе')
@@ -120,6 +135,7 @@ async function serve(values: Values): Promise<void> {
       demo: values.demo ? resolve(values.demo) : undefined,
       tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
       logger: !values.quiet,
+      rateLimit,
     })
   } catch (e) {
     await storage.close()

@@ -11,6 +11,7 @@ import { openDb, type Db } from './db'
 import { seedFromDemo } from './demo-seed'
 import { errorBody, handleError } from './http-errors'
 import { migrate } from './migrate'
+import { createRateLimiters, type RateLimitOptions } from './rate-limit'
 
 export const DEFAULT_PORTAL_NAME = 'Справочный портал ЛКМР'
 export const BODY_LIMIT_BYTES = 256 * 1024
@@ -33,6 +34,12 @@ export interface PortalServerOptions {
   portalName?: string
   /** Time zone for dates in error params (ДД.ММ.ГГГГ). Default Europe/Moscow. */
   timeZone?: string
+  /**
+   * Per-address limits of the auth endpoints, counted on the `now` clock: `login` (challenge +
+   * eds) and `refresh` have separate budgets, default 30 requests per 60 s each (DEFAULT_RATE_LIMITS).
+   * false turns limiting off (test suites that make many requests from one address; benchmarks).
+   */
+  rateLimit?: RateLimitOptions | false
 }
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -88,6 +95,7 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
     challengeTtlSeconds: options.challengeTtlSeconds ?? 120,
     accessTtlSeconds: options.accessTtlSeconds ?? 15 * 60,
     refreshTtlSeconds: options.refreshTtlSeconds ?? 8 * 3600,
+    rateLimiters: createRateLimiters(options.rateLimit, () => now().getTime()),
   })
   return app
 }

@@ -41,7 +41,8 @@ function expectError(r: { status: number; body: unknown }, status: number, code:
 const ruDate = (d: Date) => new Intl.DateTimeFormat('ru-RU', { timeZone: 'Europe/Moscow', day: '2-digit', month: '2-digit', year: 'numeric' }).format(d)
 
 beforeAll(async () => {
-  portal = await startTestPortal(await createTestPki())
+  // Many logins and refreshes from one address in a few seconds: limits are rate-limit.test.ts's subject.
+  portal = await startTestPortal(await createTestPki(), { rateLimit: false })
   doctorSnils = nextSnils()
   await addWorker(portal.db, worker(doctorSnils, { fullName: 'Иванова Мария Петровна', roles: ['doctor', 'head'] }))
   doctor = await issueUser(portal.pki.ca, { snils: doctorSnils, kind: 'RSA' })

@@ -27,7 +27,8 @@ const refresh = (refreshToken: string) => portal.api<SessionResponse>('POST', '/
 const logout = (token: string) => portal.api('POST', '/api/v1/auth/logout', { token })
 
 beforeAll(async () => {
-  portal = await startTestPortal(await createTestPki())
+  // Many logins and refreshes from one address in a few seconds: limits are rate-limit.test.ts's subject.
+  portal = await startTestPortal(await createTestPki(), { rateLimit: false })
   snils = nextSnils()
   await addWorker(portal.db, worker(snils, { roles: ['doctor'] }))
   user = await issueUser(portal.pki.ca, { snils })

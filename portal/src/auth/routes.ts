@@ -1,5 +1,5 @@
 // The auth endpoints of the wire contract (src/shared/portal-api.ts).
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../../src/shared/errors'
 import {
   edsLoginRequestSchema,
@@ -10,6 +10,8 @@ import {
 import type { z } from 'zod'
 import { recordLoginAttempt } from '../audit'
 import type { Db } from '../db'
+import { sendError } from '../http-errors'
+import { retryAfterSeconds, type RateLimitGroup, type SlidingWindowLimiter } from '../rate-limit'
 import { findWorker, toUser, type Worker } from '../register'
 import { issueChallenge } from './challenge'
 import { verifyEdsLogin, type EdsAudit } from './eds'
@@ -23,6 +25,8 @@ export interface AuthSettings {
   challengeTtlSeconds: number
   accessTtlSeconds: number
   refreshTtlSeconds: number
+  /** Per route group; null = not limited. */
+  rateLimiters: Readonly<Record<RateLimitGroup, SlidingWindowLimiter | null>>
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
@@ -62,12 +66,47 @@ async function activeWorker(s: AuthSettings, session: { sessionId: string; snils
   return worker
 }
 
+/**
+ * onRequest hook (before the body is read): 429 RATE_LIMITED with Retry-After once the address has
+ * used its group's budget. The first refusal of a run is a login_attempts row; the ones after it
+ * are not, so a flood cannot turn into a flood of database writes.
+ */
+function rateLimited(s: AuthSettings, group: RateLimitGroup, method: 'eds' | 'refresh') {
+  const limiter = s.rateLimiters[group]
+  if (!limiter) return []
+  return [
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const decision = limiter.hit(request.ip)
+      if (decision.allowed) return
+      const seconds = retryAfterSeconds(decision.retryAfterMs)
+      request.log.warn({ result: 'RATE_LIMITED', group, retryAfterSeconds: seconds }, 'rate limited')
+      if (decision.first) {
+        try {
+          await recordLoginAttempt(s.db, {
+            at: s.now(),
+            address: request.ip,
+            method,
+            snils: null,
+            certificateFingerprint: null,
+            result: 'RATE_LIMITED',
+            detail: `${request.routeOptions.url ?? request.url.split('?')[0]}: over ${limiter.rule.max} per ${limiter.rule.windowMs / 1000} s`,
+          })
+        } catch (e) {
+          request.log.error({ err: e }, 'login audit write failed')
+        }
+      }
+      reply.header('retry-after', String(seconds))
+      return sendError(reply, 'RATE_LIMITED', { retryAfterSeconds: seconds })
+    },
+  ]
+}
+
 export function registerAuthRoutes(app: FastifyInstance, s: AuthSettings): void {
-  app.post(portalPaths.challenge, async () => {
+  app.post(portalPaths.challenge, { onRequest: rateLimited(s, 'login', 'eds') }, async () => {
     return issueChallenge(s.db, { now: s.now(), ttlSeconds: s.challengeTtlSeconds, portalName: s.portalName })
   })
 
-  app.post(portalPaths.eds, async (request) => {
+  app.post(portalPaths.eds, { onRequest: rateLimited(s, 'login', 'eds') }, async (request) => {
     const now = s.now()
     const audit: EdsAudit = { snils: null, certificateFingerprint: null, notes: [] }
     let result = 'OK'
@@ -110,7 +149,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: AuthSettings): void 
     }
   })
 
-  app.post(portalPaths.refresh, async (request) => {
+  app.post(portalPaths.refresh, { onRequest: rateLimited(s, 'refresh', 'refresh') }, async (request) => {
     const now = s.now()
     let snils: string | null = null
     let result = 'OK'
