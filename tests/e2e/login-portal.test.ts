@@ -1,36 +1,25 @@
 // The login screen end to end with every part real: a private copy of the demo SoftHSM tokens,
 // the real core (token worker, CAdES-BES on the token), the reference portal over TLS on an
 // embedded database, the built renderer in Debian's Chromium through the Node host.
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPortal, type StartedPortal } from '../../portal/src/server'
 import type { DemoCertKind } from '../../scripts/demo/manifest'
 import { createTokenFixture, type TokenFixture } from '../../src/main/core/token/testing/token-fixture'
-import { startRealApp, type RunningApp } from './support/app'
+import { startPortalApp, type RunningApp } from './support/app'
 
 let tokens: TokenFixture
-let portal: StartedPortal
 let app: RunningApp
+
+let stack: Awaited<ReturnType<typeof startPortalApp>>
 
 beforeAll(async () => {
   tokens = await createTokenFixture()
-  process.env.SOFTHSM2_CONF = tokens.conf
-  portal = await startPortal({ demo: tokens.manifest, port: 0 })
-  mkdirSync(join(tokens.dir, 'home'), { recursive: true })
-  app = await startRealApp({
-    tokenLibraries: [tokens.library],
-    useDefaultLibraries: false,
-    portalUrl: portal.url,
-    portalCaFile: tokens.manifest.caCertPem,
-  })
-  // Fail fast with a locator message rather than at the test's own timeout.
-  app.page.setDefaultTimeout(10_000)
+  stack = await startPortalApp(tokens, tokens.library)
+  app = stack.app
 })
 
 afterAll(async () => {
-  await app?.close()
-  await portal?.close()
+  await stack?.close()
   tokens?.cleanup()
 })
 

@@ -3,41 +3,31 @@
 // the reference portal over TLS. The module's configuration is rewritten while the app runs:
 // a PIN that locks after three wrong tries, a token pulled out in the middle of the signature and
 // put back into another slot, a slow token whose login is cancelled.
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startPortal, type StartedPortal } from '../../portal/src/server'
 import type { DemoCertKind } from '../../scripts/demo/manifest'
 import { createFaultsConfig, type FaultsConfig } from '../../src/main/core/token/testing/faults'
 import { createTokenFixture, type TokenFixture } from '../../src/main/core/token/testing/token-fixture'
-import { startRealApp, type RunningApp } from './support/app'
+import { startPortalApp, type RunningApp } from './support/app'
 
 const DOCTOR = 'demo-doctor'
 const NURSE = 'demo-nurse'
 
 let tokens: TokenFixture
 let faults: FaultsConfig
-let portal: StartedPortal
 let app: RunningApp
+
+let stack: Awaited<ReturnType<typeof startPortalApp>>
 
 beforeAll(async () => {
   tokens = await createTokenFixture()
   faults = createFaultsConfig(tokens)
-  process.env.SOFTHSM2_CONF = tokens.conf
-  portal = await startPortal({ demo: tokens.manifest, port: 0 })
-  mkdirSync(join(tokens.dir, 'home'), { recursive: true })
-  app = await startRealApp({
-    tokenLibraries: [faults.library],
-    useDefaultLibraries: false,
-    portalUrl: portal.url,
-    portalCaFile: tokens.manifest.caCertPem,
-  })
-  app.page.setDefaultTimeout(10_000)
+  stack = await startPortalApp(tokens, faults.library)
+  app = stack.app
 })
 
 afterAll(async () => {
-  await app?.close()
-  await portal?.close()
+  await stack?.close()
   tokens?.cleanup()
 })
 

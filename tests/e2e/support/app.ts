@@ -11,6 +11,8 @@ import { createAppCore, type AppCore } from '../../../src/main/core/app-core'
 import { loadConfig, type AppConfig } from '../../../src/main/core/config'
 import { CHROMIUM, CHROMIUM_FLAGS } from '../../../src/main/host/chromium'
 import { startNodeHost, type NodeHost } from '../../../src/main/host/node-host'
+import type { TokenFixture } from '../../../src/main/core/token/testing/token-fixture'
+import { startPortal, type StartedPortal } from '../../../portal/src/server'
 
 export const ROOT = resolve(import.meta.dirname, '../../..')
 export const RENDERER_DIR = join(ROOT, 'out/renderer')
@@ -118,6 +120,31 @@ export async function startRealApp(overrides: Partial<AppConfig>, options: Start
     return await startApp(core, options)
   } catch (e) {
     await core.close()
+    throw e
+  }
+}
+
+/**
+ * The whole stack on a private token copy: the reference portal seeded from it (TLS, embedded
+ * database) and the real app using `library` (SoftHSM itself, or the fault module in front of it).
+ */
+export async function startPortalApp(tokens: TokenFixture, library: string): Promise<{ app: RunningApp; portal: StartedPortal; close(): Promise<void> }> {
+  process.env.SOFTHSM2_CONF = tokens.conf
+  const portal = await startPortal({ demo: tokens.manifest, port: 0 })
+  try {
+    const app = await startRealApp({ tokenLibraries: [library], useDefaultLibraries: false, portalUrl: portal.url, portalCaFile: tokens.manifest.caCertPem })
+    // Fail fast with a locator message rather than at the test's own timeout.
+    app.page.setDefaultTimeout(10_000)
+    return {
+      app,
+      portal,
+      async close() {
+        await app.close()
+        await portal.close()
+      },
+    }
+  } catch (e) {
+    await portal.close()
     throw e
   }
 }
