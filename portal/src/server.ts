@@ -12,6 +12,7 @@ import { seedFromDemo } from './demo-seed'
 import { errorBody, handleError } from './http-errors'
 import { migrate } from './migrate'
 import { createRateLimiters, type RateLimitOptions } from './rate-limit'
+import { installGuard } from './auth/guard'
 
 export const DEFAULT_PORTAL_NAME = 'Справочный портал ЛКМР'
 export const BODY_LIMIT_BYTES = 256 * 1024
@@ -40,6 +41,8 @@ export interface PortalServerOptions {
    * false turns limiting off (test suites that make many requests from one address; benchmarks).
    */
   rateLimit?: RateLimitOptions | false
+  /** A session unused this long ends. Default 30 min. */
+  idleTimeoutSeconds?: number
 }
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -87,9 +90,13 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
     return { status: 'ok' as const, serverTime: now().toISOString() }
   })
 
+  const idleTimeoutSeconds = options.idleTimeoutSeconds ?? 30 * 60
+  const guard = installGuard(app, { db: options.db, now, idleTimeoutSeconds })
   registerAuthRoutes(app, {
     db: options.db,
     now,
+    guard,
+    idleTimeoutSeconds,
     portalName: options.portalName ?? DEFAULT_PORTAL_NAME,
     timeZone: options.timeZone ?? 'Europe/Moscow',
     challengeTtlSeconds: options.challengeTtlSeconds ?? 120,

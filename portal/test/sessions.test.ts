@@ -125,7 +125,7 @@ describe('logout', () => {
 
   it('works with an access token that expired while the session is alive', async () => {
     const s = await newSession()
-    portal.clock.advance(30 * 60e3)
+    portal.clock.advance(20 * 60e3)
     expect((await logout(s.accessToken)).status).toBe(204)
     expectSessionExpired(await refresh(s.refreshToken))
   })
@@ -135,6 +135,38 @@ describe('logout', () => {
     const b = await newSession()
     expect((await logout(a.accessToken)).status).toBe(204)
     expect((await me(b.accessToken)).status).toBe(200)
+  })
+})
+
+describe('inactivity', () => {
+  it('keeps a session in use alive past the idle timeout, one request at a time', async () => {
+    const s = await newSession()
+    let tokens = s
+    for (let i = 0; i < 4; i++) {
+      portal.clock.advance(12 * 60e3)
+      expect((await me(tokens.accessToken)).status).toBe(200)
+      const r = await refresh(tokens.refreshToken)
+      expect(r.status).toBe(200)
+      tokens = sessionResponseSchema.parse(r.body)
+    }
+  })
+
+  it('ends a session unused for 30 minutes: refresh and logout refuse it, and it stays ended', async () => {
+    const s = await newSession()
+    portal.clock.advance(30 * 60e3 + 1000)
+    const refused = await refresh(s.refreshToken)
+    expectSessionExpired(refused)
+    expect(portalErrorBodySchema.parse(refused.body).error.params).toEqual({ reason: 'idle' })
+    portal.clock.reset()
+    expectSessionExpired(await me(s.accessToken))
+  })
+
+  it('ends it on the access path too', async () => {
+    const s = await newSession()
+    portal.clock.advance(31 * 60e3)
+    expectSessionExpired(await logout(s.accessToken))
+    portal.clock.reset()
+    expectSessionExpired(await refresh(s.refreshToken))
   })
 })
 

@@ -15,7 +15,8 @@ import { retryAfterSeconds, type RateLimitGroup, type SlidingWindowLimiter } fro
 import { findWorker, toUser, type Worker } from '../register'
 import { issueChallenge } from './challenge'
 import { verifyEdsLogin, type EdsAudit } from './eds'
-import { authenticate, createSession, findByRefreshToken, revokeSession, rotateTokens, type IssuedTokens } from './sessions'
+import { callerOf, type Guard } from './guard'
+import { createSession, findByRefreshToken, revokeSession, rotateTokens, type IssuedTokens } from './sessions'
 
 export interface AuthSettings {
   db: Db
@@ -25,6 +26,8 @@ export interface AuthSettings {
   challengeTtlSeconds: number
   accessTtlSeconds: number
   refreshTtlSeconds: number
+  guard: Guard
+  idleTimeoutSeconds: number
   /** Per route group; null = not limited. */
   rateLimiters: Readonly<Record<RateLimitGroup, SlidingWindowLimiter | null>>
 }
@@ -38,12 +41,6 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
     throw new AppError('INVALID_INPUT', {}, `Invalid fields: ${fields}`)
   }
   return parsed.data
-}
-
-function bearerToken(request: FastifyRequest): string {
-  const m = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(request.headers.authorization ?? '')
-  if (!m) throw new AppError('SESSION_EXPIRED', {}, 'no Bearer token')
-  return m[1]!
 }
 
 function sessionResponse(tokens: IssuedTokens, worker: Worker): SessionResponse {
@@ -155,7 +152,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: AuthSettings): void 
     let result = 'OK'
     try {
       const body = parseBody(refreshRequestSchema, request.body)
-      const session = await findByRefreshToken(s.db, body.refreshToken, now)
+      const session = await findByRefreshToken(s.db, body.refreshToken, now, s.idleTimeoutSeconds)
       snils = session.snils
       const worker = await activeWorker(s, session, now)
       const tokens = await s.db.transaction((tx) => rotateTokens(tx, body.refreshToken, now, s))
@@ -168,17 +165,16 @@ export function registerAuthRoutes(app: FastifyInstance, s: AuthSettings): void 
     }
   })
 
-  app.post(portalPaths.logout, async (request, reply) => {
-    const now = s.now()
-    const session = await authenticate(s.db, bearerToken(request), now, { allowExpiredAccess: true })
-    await revokeSession(s.db, session.sessionId, now)
+  app.post(portalPaths.logout, { preHandler: s.guard.require('any', { allowExpiredAccess: true }) }, async (request, reply) => {
+    await revokeSession(s.db, callerOf(request).sessionId, s.now())
     return reply.code(204).send()
   })
 
-  app.get(portalPaths.me, async (request) => {
+  app.get(portalPaths.me, { preHandler: s.guard.require('any') }, async (request) => {
+    const caller = callerOf(request)
     const now = s.now()
-    const session = await authenticate(s.db, bearerToken(request), now)
-    const worker = await activeWorker(s, session, now)
-    return { user: toUser(worker), expiresAt: session.expiresAt.toISOString() }
+    const worker = await activeWorker(s, { sessionId: caller.sessionId, snils: caller.snils }, now)
+    const rows = await s.db.query<{ expires_at: Date }>('SELECT expires_at FROM sessions WHERE id = $1', [caller.sessionId])
+    return { user: toUser(worker), expiresAt: (rows[0]?.expires_at ?? now).toISOString() }
   })
 }

@@ -73,35 +73,24 @@ const toActive = (r: SessionRow): ActiveSession => ({
 })
 
 /**
- * The session of a Bearer access token. `allowExpiredAccess` accepts an access token past its
- * expiry while the session itself is alive (logout must work after a coffee break).
+ * Finds the live session of a refresh token (no change). Reuse of a rotated token revokes the
+ * session; so does a session unused for longer than `idleSeconds` (inactivity expiry).
  */
-export async function authenticate(
-  db: Queryable,
-  accessToken: string,
-  now: Date,
-  options: { allowExpiredAccess?: boolean } = {},
-): Promise<ActiveSession> {
-  const rows = await db.query<SessionRow>(
-    `UPDATE sessions SET last_seen_at = $2
-     WHERE access_token_hash = $1 AND revoked_at IS NULL AND refresh_expires_at > $2
-       AND ($3 OR expires_at > $2)
-     RETURNING id, snils, roles, expires_at, refresh_expires_at`,
-    [hashToken(accessToken), now, options.allowExpiredAccess === true],
-  )
-  if (!rows[0]) throw sessionExpired('access token unknown, expired or revoked')
-  return toActive(rows[0])
-}
-
-/** Finds the live session of a refresh token (no change); reuse of a rotated token revokes it. */
-export async function findByRefreshToken(db: Queryable, refreshToken: string, now: Date): Promise<ActiveSession> {
+export async function findByRefreshToken(db: Queryable, refreshToken: string, now: Date, idleSeconds: number): Promise<ActiveSession> {
   const hash = hashToken(refreshToken)
-  const rows = await db.query<SessionRow>(
-    `SELECT id, snils, roles, expires_at, refresh_expires_at FROM sessions
+  const rows = await db.query<SessionRow & { last_seen_at: Date }>(
+    `SELECT id, snils, roles, expires_at, refresh_expires_at, last_seen_at FROM sessions
      WHERE refresh_token_hash = $1 AND revoked_at IS NULL AND refresh_expires_at > $2`,
     [hash, now],
   )
-  if (rows[0]) return toActive(rows[0])
+  const row = rows[0]
+  if (row) {
+    if (now.getTime() - row.last_seen_at.getTime() > idleSeconds * 1000) {
+      await revokeSession(db, row.id, now)
+      throw new AppError('SESSION_EXPIRED', { reason: 'idle' }, 'session idle for longer than the inactivity timeout')
+    }
+    return toActive(row)
+  }
   const retired = await db.query<{ session_id: string }>('SELECT session_id FROM retired_refresh_tokens WHERE hash = $1', [hash])
   if (retired[0]) {
     await revokeSession(db, retired[0].session_id, now)
