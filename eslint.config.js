@@ -15,7 +15,7 @@ const restrict = (paths, patterns, message) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'native/**/build/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'native/**/build/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

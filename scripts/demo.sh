@@ -13,8 +13,15 @@ export DEMO_DIR="$PWD/.demo"
 echo "Создаю демо-УЦ и демо-токены SoftHSM в $DEMO_DIR…"
 npx tsx scripts/demo-tokens.ts --dir "$DEMO_DIR"
 eval "$(npx tsx scripts/demo/env.ts "$PORT")"
+# The demo portal sends codes to its outbox (serve --demo); the login screen shows them.
+export LKMR_DEMO_OUTBOX=1
 
 rm -rf .data/demo-portal
+# Demo patients with a few years of visits in the FHIR store (fixed seed: the same data every time);
+# LKMR_DEMO_PATIENTS=0 skips them.
+if [ "${LKMR_DEMO_PATIENTS:-200}" -gt 0 ]; then
+  npx tsx portal/src/main.ts seed --patients "${LKMR_DEMO_PATIENTS:-200}" --data .data/demo-portal --quiet
+fi
 npx tsx portal/src/main.ts serve --demo "$DEMO_DIR" --port "$PORT" --data .data/demo-portal --quiet &
 portal_pid=$!
 trap 'kill $portal_pid 2>/dev/null || true' EXIT INT TERM
@@ -38,6 +45,8 @@ cat <<TXT
   demo-problems  сертификаты: истёк, ещё не действует, отозван, без СНИЛС, не в регистре,
                  работа прекращена, недоверенный УЦ, без закрытого ключа
   demo-empty     токен без сертификатов
+Вход по логину и паролю (регистратор): вкладка «Логин и пароль», данные — выше в строке портала;
+код подтверждения появится в панели «Демо: сообщения».
 Извлечь и вставить токен: mv $DEMO_DIR/tokens/<папка> /tmp/ и обратно (см. README).
 TXT
 

@@ -1,11 +1,15 @@
-// Login audit: every EDS login and refresh attempt with its outcome. Never tokens, PINs or
-// signatures; the СНИЛС and certificate fingerprint are kept here (not in the process log).
+// Login audit: every login (EDS, password, one-time code, password reset) and refresh attempt
+// with its outcome. Never tokens, PINs, passwords, codes or signatures; the СНИЛС and certificate
+// fingerprint are kept here (not in the process log).
+import type { LoginHistoryResponse } from '../../src/shared/portal-api'
 import type { Queryable } from './db'
+
+export type LoginMethod = LoginHistoryResponse['entries'][number]['method']
 
 export interface LoginAttempt {
   at: Date
   address: string | null
-  method: 'eds' | 'refresh'
+  method: LoginMethod
   snils: string | null
   certificateFingerprint: string | null
   /** 'OK' or the error code answered. */
@@ -25,7 +29,7 @@ export async function listLoginAttempts(db: Queryable, limit = 100): Promise<Log
   const rows = await db.query<{
     at: Date
     address: string | null
-    method: 'eds' | 'refresh'
+    method: LoginMethod
     snils: string | null
     certificate_fingerprint: string | null
     result: string
@@ -40,4 +44,16 @@ export async function listLoginAttempts(db: Queryable, limit = 100): Promise<Log
     result: r.result,
     detail: r.detail,
   }))
+}
+
+const HISTORY_METHODS: readonly LoginMethod[] = ['eds', 'password', 'otp', 'refresh', 'reset']
+
+/** One worker's own attempts, newest first: what the login history shows them. */
+export async function listLoginHistory(db: Queryable, snils: string, limit: number): Promise<LoginHistoryResponse['entries']> {
+  const rows = await db.query<{ at: Date; address: string | null; method: LoginMethod; result: string }>(
+    `SELECT at, address, method, result FROM login_attempts
+     WHERE snils = $1 AND method = ANY($2) ORDER BY at DESC, id DESC LIMIT $3`,
+    [snils, HISTORY_METHODS, limit],
+  )
+  return rows.map((r) => ({ at: r.at.toISOString(), address: r.address, method: r.method, result: r.result }))
 }

@@ -6,16 +6,27 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ZodError } from 'zod'
-import { formatSnils } from '../../src/shared/validators/snils'
 import { openDb, type Db } from './db'
 import { lockDataDir, type DataLock } from './data-lock'
 import { migrate } from './migrate'
-import { endEmployment, listWorkers, upsertWorker } from './register'
+import { AppError } from '../../src/shared/errors'
+import { UsageError } from './cli-errors'
+import { REGISTER_CLI_OPTIONS, REGISTER_USAGE, runRegisterCommand } from './register-cli'
 import type { RateLimitOptions } from './rate-limit'
 import { startPortal } from './server'
+import { isClusterWorker, reportReady, runPrimary } from './cluster'
 import { seedFromDemo } from './demo-seed'
+import { SEED_USAGE } from './fhir/seed-options'
 import { readDemoManifest } from '../../scripts/demo/manifest'
 import { importCrl, trustCa } from './trust'
+import {
+  describePasswordLogin,
+  loginHistoryCommand,
+  otpChannelFromSpec,
+  readNewPassword,
+  setPasswordCommand,
+  unlockAccountCommand,
+} from './accounts/cli'
 
 export { startPortal, createPortalServer, type StartPortalOptions, type StartedPortal } from './server'
 
@@ -24,13 +35,17 @@ export const USAGE = `Справочный портал ЛКМР
 Использование:
   portal serve [--host 127.0.0.1] [--port 8443] [--data .data/portal] [--demo .demo]
                [--tls-cert cert.pem --tls-key key.pem] [--rate-limit 30/60|off] [--quiet]
+               [--workers N]   (несколько процессов; только с DATABASE_URL)
+               [--otp-channel outbox|file:<путь>]   (куда слать коды входа по паролю; с --demo — outbox)
   portal trust-ca <ca.pem|ca.der>
   portal import-crl <crl.der|crl.pem>
-  portal add-worker --snils 112-233-445 95 --name "Иванов Иван Иванович" --position "Врач-терапевт"
-                    --org "ГБУЗ «Городская поликлиника № 1»" [--ogrn 1027700132195] [--roles doctor,head]
-  portal end-employment --snils …
-  portal list-workers
+${REGISTER_USAGE}
   portal seed-demo --demo .demo
+${SEED_USAGE}
+  portal set-password --snils … [--phone +79001234567] [--email name@clinic.ru]
+                      (пароль — со стандартного ввода; создаёт учётную запись или меняет пароль)
+  portal unlock-account --snils …
+  portal login-history --snils …
 
 Все команды принимают --data <папка>; DATABASE_URL=postgres://… — сервер PostgreSQL вместо папки.
 При встроенной базе админ-команды выполняются при остановленном портале.`
@@ -43,6 +58,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'rate-limit': { type: 'string' },
+  workers: { type: 'string' },
   quiet: { type: 'boolean' },
   snils: { type: 'string' },
   name: { type: 'string' },
@@ -50,12 +66,17 @@ const OPTIONS = {
   org: { type: 'string' },
   ogrn: { type: 'string' },
   roles: { type: 'string' },
+  ...REGISTER_CLI_OPTIONS,
+  phone: { type: 'string' },
+  email: { type: 'string' },
+  'otp-channel': { type: 'string' },
+  patients: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
-
-class UsageError extends Error {}
 
 function required(values: Values, name: 'snils' | 'name' | 'position' | 'org'): string {
   const v = values[name]
@@ -118,13 +139,30 @@ export function parseRateLimit(text: string | undefined): RateLimitOptions | fal
   return { login: rule, refresh: rule }
 }
 
+/** `--workers N` (1…64, default 1). */
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1
+  const n = Number(text)
+  if (!/^\d{1,2}$/.test(text) || n < 1 || n > 64) throw new UsageError(`Неверный --workers: ${text} (число процессов от 1 до 64)`)
+  return n
+}
+
 async function serve(values: Values): Promise<void> {
   const port = parsePort(values.port)
   const rateLimit = parseRateLimit(values['rate-limit'])
+  const otpSpec = values['otp-channel'] ?? (values.demo ? 'outbox' : undefined)
+  const otpChannel = otpSpec === undefined ? undefined : otpChannelFromSpec(otpSpec)
+  if (otpChannel === null) throw new UsageError(`Неверный --otp-channel: ${otpSpec} (нужно outbox или file:<путь>)`)
   const certFile = values['tls-cert']
   const keyFile = values['tls-key']
   if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--tls-cert и --tls-key указываются вместе')
   if (!certFile && !values.demo) throw new UsageError('Нужен сертификат TLS: --tls-cert и --tls-key (или --demo)')
+  const workers = parseWorkers(values.workers)
+  if (workers > 1 && !isClusterWorker()) {
+    if (!process.env.DATABASE_URL) throw new UsageError('--workers больше 1 — только с сервером PostgreSQL (DATABASE_URL): встроенную базу открывает один процесс')
+    await (await openStorage(values)).close() // migrations, once, before the workers start
+    return runPrimary(workers, (line) => process.stdout.write(`${line}\n`))
+  }
   const storage = await openStorage(values)
   let portal: Awaited<ReturnType<typeof startPortal>>
   try {
@@ -136,6 +174,7 @@ async function serve(values: Values): Promise<void> {
       tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
       logger: !values.quiet,
       rateLimit,
+      otpChannel,
     })
   } catch (e) {
     await storage.close()
@@ -146,7 +185,9 @@ async function serve(values: Values): Promise<void> {
     if (code === 'EACCES') throw new Error(`Нет прав на порт ${port}: выберите порт выше 1024 (--port N)`)
     throw e
   }
-  process.stdout.write(`Портал запущен: ${portal.url}\n`)
+  if (isClusterWorker()) reportReady(portal.url)
+  else process.stdout.write(`Портал запущен: ${portal.url}\n`)
+  if (!isClusterWorker()) for (const line of describePasswordLogin(otpChannel, portal.url, values.demo && resolve(values.demo))) process.stdout.write(`${line}\n`)
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return
@@ -165,17 +206,6 @@ async function serve(values: Values): Promise<void> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-}
-
-function printWorkers(workers: Awaited<ReturnType<typeof listWorkers>>): void {
-  if (workers.length === 0) {
-    process.stdout.write('Регистр пуст\n')
-    return
-  }
-  for (const w of workers) {
-    const state = w.employment === 'active' ? 'работает' : `уволен${w.endedAt ? ` ${w.endedAt.toISOString().slice(0, 10)}` : ''}`
-    process.stdout.write(`${formatSnils(w.snils)}  ${w.fullName}  ${w.position}  ${w.organisation}  [${w.roles.join(',')}]  ${state}\n`)
-  }
 }
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -205,38 +235,40 @@ export async function runCli(argv: string[]): Promise<void> {
       )
       return
     }
-    case 'add-worker': {
-      const input = {
-        snils: required(values, 'snils'),
-        fullName: required(values, 'name'),
-        position: required(values, 'position'),
-        organisation: required(values, 'org'),
-        organisationOgrn: values.ogrn ?? null,
-        roles: (values.roles ?? 'doctor').split(',').map((r) => r.trim()).filter(Boolean),
-      }
-      const w = await withDb(values, (db) => upsertWorker(db, input as Parameters<typeof upsertWorker>[1]))
-      process.stdout.write(`Сотрудник внесён в регистр: ${formatSnils(w.snils)} ${w.fullName}\n`)
-      return
+    case 'seed': {
+      // Loaded on demand: faker and its locales would slow every other command's start.
+      const { runSeedCommand } = await import('./fhir/seed-cli')
+      return runSeedCommand(values, (fn) => withDb(values, fn), (line) => process.stdout.write(`${line}\n`))
     }
-    case 'end-employment': {
-      const snils = required(values, 'snils').replace(/\D/g, '')
-      const w = await withDb(values, (db) => endEmployment(db, snils))
-      if (!w) throw new Error(`Сотрудник со СНИЛС ${formatSnils(snils)} не найден в регистре`)
-      process.stdout.write(`Работа завершена: ${formatSnils(w.snils)} ${w.fullName}; его сеансы закрыты\n`)
-      return
-    }
-    case 'list-workers':
-      printWorkers(await withDb(values, (db) => listWorkers(db)))
-      return
     case 'seed-demo': {
       if (!values.demo) throw new UsageError('Укажите --demo <папка демо>')
       const manifest = readDemoManifest(resolve(values.demo))
       const s = await withDb(values, (db) => seedFromDemo(db, manifest))
-      process.stdout.write(`Демо загружено: доверенный УЦ ${s.caFingerprint.slice(0, 16)}…, отозвано ${s.crlRevokedCount}, сотрудников ${s.workers}\n`)
+      process.stdout.write(`Демо загружено: доверенный УЦ ${s.caFingerprint.slice(0, 16)}…, отозвано ${s.crlRevokedCount}, организаций ${s.organisations}, сотрудников ${s.workers}\n`)
       return
     }
-    default:
-      throw new UsageError(`Неизвестная команда: ${command}`)
+    case 'set-password': {
+      const snils = required(values, 'snils')
+      const password = await readNewPassword()
+      process.stdout.write(`${await withDb(values, (db) => setPasswordCommand(db, { snils, phone: values.phone, email: values.email, password }))}\n`)
+      return
+    }
+    case 'unlock-account': {
+      const snils = required(values, 'snils')
+      process.stdout.write(`${await withDb(values, (db) => unlockAccountCommand(db, snils))}\n`)
+      return
+    }
+    case 'login-history': {
+      const snils = required(values, 'snils')
+      process.stdout.write(`${await withDb(values, (db) => loginHistoryCommand(db, snils))}\n`)
+      return
+    }
+    default: {
+      const output = await runRegisterCommand(command, values, rest, (fn) => withDb(values, fn))
+      if (output === null) throw new UsageError(`Неизвестная команда: ${command}`)
+      process.stdout.write(output)
+      return
+    }
   }
 }
 
@@ -246,6 +278,11 @@ if (isEntryPoint) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`)
       process.exit(2)
+    }
+    if (e instanceof AppError) {
+      // Data errors of the register carry their Russian text in details.
+      process.stderr.write(`Ошибка: ${e.details ?? e.code}\n`)
+      process.exit(1)
     }
     if (e instanceof ZodError) {
       process.stderr.write(`Ошибка в данных: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`)

@@ -11,7 +11,7 @@ export interface RateLimitRule {
   max: number
 }
 
-/** Route groups with separate budgets. `login`: challenge + eds (later the password route). */
+/** Route groups with separate budgets. `login`: challenge, eds and the password, code and reset routes. */
 export type RateLimitGroup = 'login' | 'refresh'
 
 /** PortalServerOptions.rateLimit: a group set to false is not limited. */

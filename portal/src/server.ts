@@ -2,7 +2,7 @@
 // JSON error bodies, security headers and a body size limit.
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyLoggerOptions, type FastifyServerOptions } from 'fastify'
 import { AppError } from '../../src/shared/errors'
 import { portalPaths } from '../../src/shared/portal-api'
 import { readDemoManifest, type DemoManifest } from '../../scripts/demo/manifest'
@@ -12,7 +12,12 @@ import { seedFromDemo } from './demo-seed'
 import { errorBody, handleError } from './http-errors'
 import { migrate } from './migrate'
 import { createRateLimiters, type RateLimitOptions } from './rate-limit'
-import { installGuard } from './auth/guard'
+import { installGuard, requireGuardOnEveryRoute } from './auth/guard'
+import { FHIR_BASE_PATH } from './fhir/routes'
+import { registerRegisterRoutes } from './register-routes'
+import { registerFhirRoutes } from './fhir/routes'
+import { registerAccountRoutes } from './accounts/routes'
+import type { OtpChannel } from './accounts/channels'
 
 export const DEFAULT_PORTAL_NAME = 'Справочный портал ЛКМР'
 export const BODY_LIMIT_BYTES = 256 * 1024
@@ -23,6 +28,8 @@ export interface PortalServerOptions {
   tls: { cert: string | Buffer; key: string | Buffer } | null
   /** Fastify's (pino) request log to stdout; off by default. */
   logger?: boolean
+  /** Logs (JSON lines) to this stream instead of stdout; implies logger. */
+  logStream?: { write(line: string): void }
   /** Default 120 s. */
   challengeTtlSeconds?: number
   /** Default 15 min. */
@@ -36,13 +43,18 @@ export interface PortalServerOptions {
   /** Time zone for dates in error params (ДД.ММ.ГГГГ). Default Europe/Moscow. */
   timeZone?: string
   /**
-   * Per-address limits of the auth endpoints, counted on the `now` clock: `login` (challenge +
-   * eds) and `refresh` have separate budgets, default 30 requests per 60 s each (DEFAULT_RATE_LIMITS).
+   * Per-address limits of the auth endpoints, counted on the `now` clock: `login` (challenge, eds and
+   * the password routes) and `refresh` have separate budgets, default 30 requests per 60 s each (DEFAULT_RATE_LIMITS).
    * false turns limiting off (test suites that make many requests from one address; benchmarks).
    */
   rateLimit?: RateLimitOptions | false
   /** A session unused this long ends. Default 30 min. */
   idleTimeoutSeconds?: number
+  /**
+   * Where one-time codes of password login and reset go (accounts/channels.ts). Without one,
+   * password login is off. An OutboxChannel also opens GET demo/outbox: demo only.
+   */
+  otpChannel?: OtpChannel | null
 }
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -54,6 +66,32 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 }
 
+/** The only routes open without a session: health, the login steps, FHIR metadata, the demo outbox. */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
+  portalPaths.health,
+  portalPaths.challenge,
+  portalPaths.eds,
+  portalPaths.refresh,
+  portalPaths.password,
+  portalPaths.passwordOtp,
+  portalPaths.passwordReset,
+  portalPaths.passwordResetConfirm,
+  portalPaths.demoOutbox,
+  `${FHIR_BASE_PATH}/metadata`,
+])
+
+/**
+ * JSON logs (pino) with no personal data or secrets: requests are logged by method, route path and
+ * status only — FHIR search query strings carry names and СНИЛС, headers carry tokens.
+ */
+export const LOGGER_OPTIONS: FastifyLoggerOptions & { redact: { paths: string[]; remove: boolean } } = {
+  serializers: {
+    req: (req) => ({ method: req.method, path: req.url.split('?')[0], id: req.id }),
+    res: (res) => ({ statusCode: res.statusCode }),
+  },
+  redact: { paths: ['req.headers', 'headers.authorization', '*.password', '*.code', '*.refreshToken', '*.accessToken'], remove: true },
+}
+
 /** Builds the portal (migrations applied to `db` first). Call listen() or use startPortal(). */
 export async function createPortalServer(options: PortalServerOptions): Promise<FastifyInstance> {
   await migrate(options.db)
@@ -61,7 +99,7 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
   const common = {
     bodyLimit: BODY_LIMIT_BYTES,
     // Request logs carry method, URL, status and address only: no headers (tokens), no bodies.
-    logger: options.logger === true,
+    logger: options.logStream ? { ...LOGGER_OPTIONS, stream: options.logStream } : options.logger === true ? LOGGER_OPTIONS : false,
     trustProxy: false,
     return503OnClosing: true,
   } satisfies FastifyServerOptions
@@ -81,6 +119,7 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
     reply.code(404).type('application/json; charset=utf-8').send(errorBody('INVALID_INPUT', {}, `No route ${request.method} ${request.url.split('?')[0]}`)),
   )
 
+  requireGuardOnEveryRoute(app, PUBLIC_PATHS)
   app.get(portalPaths.health, async () => {
     try {
       await options.db.query('SELECT 1')
@@ -92,7 +131,7 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
 
   const idleTimeoutSeconds = options.idleTimeoutSeconds ?? 30 * 60
   const guard = installGuard(app, { db: options.db, now, idleTimeoutSeconds })
-  registerAuthRoutes(app, {
+  const authSettings = {
     db: options.db,
     now,
     guard,
@@ -103,7 +142,12 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
     accessTtlSeconds: options.accessTtlSeconds ?? 15 * 60,
     refreshTtlSeconds: options.refreshTtlSeconds ?? 8 * 3600,
     rateLimiters: createRateLimiters(options.rateLimit, () => now().getTime()),
-  })
+  }
+  registerAuthRoutes(app, authSettings)
+  registerRegisterRoutes(app, { db: options.db, now, guard })
+  // Same settings object: the password routes share the login rate-limit budget with EDS.
+  registerAccountRoutes(app, { ...authSettings, otpChannel: options.otpChannel ?? null })
+  await registerFhirRoutes(app, { db: options.db, now, guard })
   return app
 }
 

@@ -230,7 +230,7 @@ export interface ApiResponse<T = unknown> {
 }
 
 export type Api = <T = unknown>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   o?: { json?: unknown; raw?: string | Buffer; token?: string; headers?: Record<string, string> },
 ) => Promise<ApiResponse<T>>
@@ -300,7 +300,7 @@ export async function writeSyntheticDemo(dir: string, pki: TestPki, workers: Wor
       snils: w.snils,
       fullName: w.fullName,
       position: w.position,
-      organisation: w.organisation,
+      organisation: w.organisation ?? 'ГБУЗ «Городская поликлиника № 1»',
       organisationOgrn: w.organisationOgrn ?? '1027700132195',
       roles: w.roles ?? ['doctor'],
       employment: w.employment ?? 'active',

@@ -10,7 +10,7 @@ import {
   type DemoCa, type IssuedCertificate,
 } from './pki'
 import * as x509 from '../../src/main/core/crypto/x509'
-import { DEMO_ORG, DOCTOR, NURSE, PROBLEMS, fullNameOf, registerEntry, type DemoPerson } from './people'
+import { DEMO_ORG, DEMO_ORGANISATIONS, DOCTOR, NURSE, PROBLEMS, REGISTRAR, fullNameOf, registerEntry, type DemoPerson } from './people'
 import { DEMO_SO_PIN, DEMO_USER_PIN, SOFTHSM_LIBRARY, initToken, writeSofthsmConf } from './softhsm'
 import { keyIdOf, withTokens, type DemoTokenSession } from './token-writer'
 
@@ -153,7 +153,9 @@ export async function createDemo(opts: CreateDemoOptions): Promise<DemoManifest>
     crlDer: write('ca/ca.crl', crl.der),
     untrustedCaCertPem: write('ca/untrusted-ca.pem', untrustedCa.certPem),
     portalTls: { certPem: write('portal/tls.pem', tls.pem), keyPem: write('portal/tls.key.pem', tls.keyPem), hosts: PORTAL_HOSTS },
-    workers: [DOCTOR, NURSE, ...PROBLEMS].map(registerEntry).filter((w) => w !== null),
+    organisations: DEMO_ORGANISATIONS,
+    // The registrar has no token: password + one-time code (the portal's demo seed makes her account).
+    workers: [...[DOCTOR, NURSE, ...PROBLEMS].map(registerEntry).filter((w) => w !== null), REGISTRAR],
     tokens,
   }
   write('ca/ca.crl.pem', crl.pem)

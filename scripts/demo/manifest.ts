@@ -27,8 +27,24 @@ export const demoWorkerSchema = z.object({
   organisationOgrn: z.string(),
   roles: z.array(z.enum(['doctor', 'nurse', 'registrar', 'head', 'admin'])),
   employment: z.enum(['active', 'ended']),
+  /** Name of one of the organisation's departments (demoOrganisationSchema). */
+  department: z.string().optional(),
+  specialties: z.array(z.string()).optional(),
+  /** ГГГГ-ММ-ДД */
+  birthDate: z.string().optional(),
 })
 export type DemoWorker = z.infer<typeof demoWorkerSchema>
+
+/** An organisation of the register with its departments (ОГРН and ИНН with valid checksums). */
+export const demoOrganisationSchema = z.object({
+  ogrn: z.string(),
+  inn: z.string(),
+  name: z.string(),
+  shortName: z.string().optional(),
+  address: z.string().optional(),
+  departments: z.array(z.string()),
+})
+export type DemoOrganisation = z.infer<typeof demoOrganisationSchema>
 
 export const demoCertSchema = z.object({
   kind: demoCertKindSchema,
@@ -64,6 +80,8 @@ export const demoManifestSchema = z.object({
   /** A second CA the portal does not trust. */
   untrustedCaCertPem: z.string(),
   portalTls: z.object({ certPem: z.string(), keyPem: z.string(), hosts: z.array(z.string()) }),
+  /** Absent in demo folders made before organisations were part of the register. */
+  organisations: z.array(demoOrganisationSchema).optional(),
   workers: z.array(demoWorkerSchema),
   tokens: z.array(demoTokenSchema),
 })

@@ -1,6 +1,6 @@
 // Who the demo certificates belong to: the worker register and the certificate of each login
 // outcome. Every СНИЛС, ИНН and ОГРН carries a valid checksum.
-import type { DemoCertKind, DemoWorker } from './manifest'
+import type { DemoCertKind, DemoOrganisation, DemoWorker } from './manifest'
 import { innWithChecksum, ogrnWithChecksum, snilsWithChecksum } from '../../src/shared/validators'
 
 export const DEMO_ORG = {
@@ -66,8 +66,47 @@ export const PROBLEMS: DemoPerson[] = [
     snils: snilsWithChecksum('891234567'), inn: innWithChecksum('7701234576'), keyOnToken: false, register: active(['doctor']) },
 ]
 
+/**
+ * A registrar with no token (no certificate): logs in with a password and a one-time code. The
+ * portal's demo seed gives her the account (portal/src/demo-seed.ts: DEMO_PASSWORD_ACCOUNT).
+ */
+export const REGISTRAR: DemoWorker = {
+  snils: snilsWithChecksum('912345678'),
+  fullName: 'Белова Светлана Игоревна',
+  position: 'Медицинский регистратор',
+  organisation: DEMO_ORG.name,
+  organisationOgrn: DEMO_ORG.ogrn,
+  roles: ['registrar'],
+  employment: 'active',
+}
+
 export function fullNameOf(p: DemoPerson): string {
   return `${p.surname} ${p.givenName}`
+}
+
+/** The demo organisation as the register knows it; the demo certificates' OU is its first department. */
+export const DEMO_ORGANISATIONS: DemoOrganisation[] = [
+  {
+    ogrn: DEMO_ORG.ogrn,
+    inn: DEMO_ORG.innLe,
+    name: DEMO_ORG.name,
+    shortName: 'ГП № 1',
+    address: `г. ${DEMO_ORG.locality}, ${DEMO_ORG.street}`,
+    departments: [DEMO_ORG.unit, 'Хирургическое отделение', 'Педиатрическое отделение', 'Регистратура'],
+  },
+]
+
+/** Specialty (номенклатура специальностей) of each demo position. */
+const SPECIALTY_BY_TITLE: Readonly<Record<string, string>> = {
+  'Врач-терапевт участковый': 'Терапия',
+  'Врач-терапевт': 'Терапия',
+  'Медицинская сестра участковая': 'Сестринское дело',
+  'Врач-хирург': 'Хирургия',
+  'Врач-педиатр': 'Педиатрия',
+  'Врач-невролог': 'Неврология',
+  'Врач-кардиолог': 'Кардиология',
+  'Врач-офтальмолог': 'Офтальмология',
+  'Врач-эндокринолог': 'Эндокринология',
 }
 
 export function registerEntry(p: DemoPerson): DemoWorker | null {
@@ -80,5 +119,7 @@ export function registerEntry(p: DemoPerson): DemoWorker | null {
     organisationOgrn: DEMO_ORG.ogrn,
     roles: p.register.roles,
     employment: p.register.employment,
+    department: DEMO_ORG.unit,
+    specialties: SPECIALTY_BY_TITLE[p.title] ? [SPECIALTY_BY_TITLE[p.title]!] : [],
   }
 }

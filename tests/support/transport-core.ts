@@ -205,7 +205,34 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
   core.handlers = {
     'app.info': async () => {
       core.calls.push('app.info')
-      return { name: 'АРМ медицинского работника', version: '0.1.0', transport: 'web', portalUrl: 'https://127.0.0.1:8443', platform: 'linux' }
+      return { name: 'АРМ медицинского работника', version: '0.1.0', transport: 'web', portalUrl: 'https://127.0.0.1:8443', platform: 'linux', demoOutbox: false }
+    },
+    // The password route is exercised against the real portal (tests/e2e/login-password.test.ts);
+    // here it only answers within the contract: no account exists.
+    'auth.passwordStart': async () => {
+      core.calls.push('auth.passwordStart')
+      throw new AppError('CREDENTIALS_INVALID')
+    },
+    'auth.passwordConfirm': async () => {
+      core.calls.push('auth.passwordConfirm')
+      throw new AppError('OTP_EXPIRED')
+    },
+    'auth.passwordResetStart': async () => {
+      core.calls.push('auth.passwordResetStart')
+      throw new AppError('CREDENTIALS_INVALID')
+    },
+    'auth.passwordResetConfirm': async () => {
+      core.calls.push('auth.passwordResetConfirm')
+      throw new AppError('OTP_EXPIRED')
+    },
+    'auth.loginHistory': async () => {
+      core.calls.push('auth.loginHistory')
+      if (!session) throw new AppError('SESSION_EXPIRED')
+      return { entries: [] }
+    },
+    'demo.outbox': async () => {
+      core.calls.push('demo.outbox')
+      throw new AppError('ACCESS_DENIED')
     },
     'token.state': async () => {
       core.calls.push('token.state')

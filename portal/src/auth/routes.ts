@@ -8,7 +8,7 @@ import {
   type SessionResponse,
 } from '../../../src/shared/portal-api'
 import type { z } from 'zod'
-import { recordLoginAttempt } from '../audit'
+import { recordLoginAttempt, type LoginMethod } from '../audit'
 import type { Db } from '../db'
 import { sendError } from '../http-errors'
 import { retryAfterSeconds, type RateLimitGroup, type SlidingWindowLimiter } from '../rate-limit'
@@ -34,7 +34,7 @@ export interface AuthSettings {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? null)
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')
@@ -43,7 +43,7 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   return parsed.data
 }
 
-function sessionResponse(tokens: IssuedTokens, worker: Worker): SessionResponse {
+export function sessionResponse(tokens: IssuedTokens, worker: Worker): SessionResponse {
   return {
     accessToken: tokens.accessToken,
     refreshToken: tokens.refreshToken,
@@ -68,7 +68,7 @@ async function activeWorker(s: AuthSettings, session: { sessionId: string; snils
  * used its group's budget. The first refusal of a run is a login_attempts row; the ones after it
  * are not, so a flood cannot turn into a flood of database writes.
  */
-function rateLimited(s: AuthSettings, group: RateLimitGroup, method: 'eds' | 'refresh') {
+export function rateLimited(s: AuthSettings, group: RateLimitGroup, method: LoginMethod) {
   const limiter = s.rateLimiters[group]
   if (!limiter) return []
   return [

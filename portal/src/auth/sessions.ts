@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { AppError } from '../../../src/shared/errors'
 import type { Role } from '../../../src/shared/model'
 import type { Queryable } from '../db'
+import { forgetSession } from './session-cache'
 
 export interface SessionTtls {
   accessTtlSeconds: number
@@ -122,6 +123,7 @@ export async function rotateTokens(
   )
   const row = rows[0]
   if (!row) throw sessionExpired('refresh token already used')
+  forgetSession(row.id)
   await db.query('INSERT INTO retired_refresh_tokens (hash, session_id, retired_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
     oldHash,
     row.id,
@@ -131,5 +133,6 @@ export async function rotateTokens(
 }
 
 export async function revokeSession(db: Queryable, sessionId: string, now: Date): Promise<void> {
+  forgetSession(sessionId)
   await db.query('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, now])
 }

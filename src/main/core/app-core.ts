@@ -6,6 +6,7 @@ import { platform } from 'node:os'
 import { AppError, toAppError } from '../../shared/errors'
 import type { EventName, EventPayload, Handlers } from '../../shared/rpc/contract'
 import { loginWithCertificate, type EdsLoginTimings } from './auth/eds-login'
+import { confirmPasswordLogin, confirmPasswordReset, startPasswordLogin, startPasswordReset } from './auth/password-login'
 import { SessionManager } from './auth/session-manager'
 import type { AppConfig } from './config'
 import { PortalClient } from './portal/portal-client'
@@ -70,6 +71,8 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
     if (tokenId !== null && tokenIds.includes(tokenId)) void session.end('tokenRemoved')
   })
 
+  const passwordDeps = { portal }
+
   /** The EDS login in progress (one at a time), to be cancelled by 'auth.cancel'. */
   let pendingLogin: AbortController | null = null
 
@@ -80,6 +83,7 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
       transport: options.transport,
       portalUrl: config.portalUrl,
       platform: platform(),
+      demoOutbox: config.demoOutbox,
     }),
     'token.state': () => tokens.state(),
     'token.refresh': () => tokens.refresh(),
@@ -119,6 +123,28 @@ export function createAppCore(config: AppConfig, options: AppCoreOptions): AppCo
       log('login cancelled by the user')
       controller.abort()
       return { cancelled: true }
+    },
+    // Password route. Inputs are never logged (the dispatcher logs failures by code only) and
+    // the password is not kept: it is passed to the portal and dropped.
+    'auth.passwordStart': ({ login, password }) => startPasswordLogin(passwordDeps, login, password),
+    'auth.passwordConfirm': async ({ otpId, code }) => {
+      if (pendingLogin) throw new AppError('BUSY', {}, 'an EDS login is in progress')
+      const response = await confirmPasswordLogin(passwordDeps, otpId, code)
+      const replaced = session.info()
+      const info = session.start(response, null, 'password')
+      // An EDS session replaced by this one must not leave its token logged in.
+      if (replaced?.certificateId) void tokens.logout().catch(() => {})
+      return info
+    },
+    'auth.passwordResetStart': ({ login }) => startPasswordReset(passwordDeps, login),
+    'auth.passwordResetConfirm': async ({ otpId, code, newPassword }) => {
+      await confirmPasswordReset(passwordDeps, otpId, code, newPassword)
+      return { ok: true as const }
+    },
+    'auth.loginHistory': () => session.authorized((accessToken) => portal.loginHistory(accessToken)),
+    'demo.outbox': async () => {
+      if (!config.demoOutbox) throw new AppError('ACCESS_DENIED', {}, 'demo outbox is off in this configuration')
+      return portal.demoOutbox()
     },
     'auth.session': async () => session.info(),
     'auth.logout': async () => {

@@ -23,6 +23,11 @@ export const appConfigSchema = z.object({
    * with reason 'idle' and the token is logged out. 0 turns the lock off.
    */
   idleTimeoutMs: z.number().int().min(0).max(24 * 3600_000),
+  /**
+   * Demo only: the login screen shows the messages (one-time codes) a demo portal "sent" instead
+   * of texting them. Never on a real installation.
+   */
+  demoOutbox: z.boolean().default(false),
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
 
@@ -61,6 +66,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<AppConfig> {
   if (env.LKMR_TOKEN_LIBRARIES) out.tokenLibraries = env.LKMR_TOKEN_LIBRARIES.split(delimiter).filter(Boolean)
   if (env.LKMR_DEFAULT_LIBRARIES) out.useDefaultLibraries = env.LKMR_DEFAULT_LIBRARIES !== '0'
   if (env.LKMR_IDLE_TIMEOUT_MS && /^\d+$/.test(env.LKMR_IDLE_TIMEOUT_MS)) out.idleTimeoutMs = Number(env.LKMR_IDLE_TIMEOUT_MS)
+  if (env.LKMR_DEMO_OUTBOX) out.demoOutbox = env.LKMR_DEMO_OUTBOX === '1'
   return out
 }
 

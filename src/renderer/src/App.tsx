@@ -4,7 +4,7 @@ import { Spin } from 'antd'
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react'
 import type { SessionInfo } from '../../shared/model'
 import { useApi } from './context'
-import { LoginScreen, type SessionEndNotice } from './login/LoginScreen'
+import { LoginScreen, type LoginMethod, type SessionEndNotice } from './login/LoginScreen'
 import { ACTIVITY_THROTTLE_MS } from './login/model'
 import { tokenStateQuery } from './login/useTokenState'
 
@@ -17,6 +17,13 @@ export function App(): ReactNode {
   const qc = useQueryClient()
   const [notice, setNotice] = useState<SessionEndNotice>(null)
   const session = useQuery({ queryKey: SESSION_KEY, queryFn: () => api.call('auth.session', {}), staleTime: Infinity, retry: false })
+  // The login screen opens on the way the last session was opened (a nurse without a token
+  // should not have to switch tabs after every logout or idle lock).
+  const [lastMethod, setLastMethod] = useState<LoginMethod>('token')
+  const sessionMethod = session.data?.method
+  useEffect(() => {
+    if (sessionMethod) setLastMethod(sessionMethod === 'password' ? 'password' : 'token')
+  }, [sessionMethod])
   // Ask for the tokens together with the session, not after it: the login screen is the usual
   // first screen and should not wait for a second round trip.
   useEffect(() => void qc.prefetchQuery(tokenStateQuery(api, qc)), [api, qc])
@@ -24,10 +31,11 @@ export function App(): ReactNode {
   useEffect(
     () =>
       api.on('auth.sessionEnded', ({ reason }) => {
+        const ended = qc.getQueryData<SessionInfo | null>(SESSION_KEY)
         qc.setQueryData(SESSION_KEY, null)
         if (reason === 'expired') setNotice({ kind: 'error', error: { code: 'SESSION_EXPIRED', params: {} } })
         else if (reason === 'tokenRemoved') setNotice({ kind: 'tokenRemoved' })
-        else if (reason === 'idle') setNotice({ kind: 'idle' })
+        else if (reason === 'idle') setNotice({ kind: 'idle', method: ended?.method ?? 'eds' })
       }),
     [api, qc],
   )
@@ -74,5 +82,5 @@ export function App(): ReactNode {
   }
   // While the session is being checked, the login screen is already shown: an existing session
   // (a reloaded page) simply replaces it.
-  return <LoginScreen notice={notice} onLoggedIn={loggedIn} />
+  return <LoginScreen notice={notice} onLoggedIn={loggedIn} initialMethod={lastMethod} />
 }

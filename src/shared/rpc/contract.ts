@@ -5,6 +5,15 @@
 import { z } from 'zod'
 import { appErrorDataSchema } from '../error-schemas'
 import { loginStageSchema, sessionEndReasonSchema, sessionInfoSchema, tokenStateSchema } from '../model'
+import {
+  demoOutboxResponseSchema,
+  loginHistoryResponseSchema,
+  otpChannelSchema,
+  otpLoginRequestSchema,
+  passwordLoginRequestSchema,
+  passwordResetConfirmSchema,
+  passwordResetRequestSchema,
+} from '../portal-api'
 
 const none = z.object({}).strict()
 
@@ -14,8 +23,22 @@ export const appInfoSchema = z.object({
   transport: z.enum(['electron', 'web']),
   portalUrl: z.string(),
   platform: z.string(),
+  /** Demo installation: 'demo.outbox' shows the one-time codes the demo portal "sent". */
+  demoOutbox: z.boolean(),
 })
 export type AppInfo = z.infer<typeof appInfoSchema>
+
+/** A one-time code was sent: where to (masked), how long it is valid, how many digits. */
+export const otpChallengeSchema = z.object({
+  otpId: z.string(),
+  channel: otpChannelSchema,
+  destination: z.string(),
+  expiresAt: z.string(),
+  codeLength: z.number().int(),
+  /** Seconds left by the portal's clock when the answer came (the countdown starts from this). */
+  validForSeconds: z.number().int().min(0),
+})
+export type OtpChallenge = z.infer<typeof otpChallengeSchema>
 
 export const methods = {
   'app.info': { input: none, output: appInfoSchema },
@@ -39,6 +62,22 @@ export const methods = {
    * session closed. `cancelled` is false when no login was in progress.
    */
   'auth.cancel': { input: none, output: z.object({ cancelled: z.boolean() }) },
+  /**
+   * Password login, step 1: the portal checks the login (phone, e-mail or СНИЛС) and the password
+   * and sends a one-time code. The password goes to the portal and is dropped: it is not logged,
+   * kept or returned. «Отправить код ещё раз» calls this again.
+   */
+  'auth.passwordStart': { input: passwordLoginRequestSchema.strict(), output: otpChallengeSchema },
+  /** Step 2: the code → an app session (method 'password', no certificate). */
+  'auth.passwordConfirm': { input: otpLoginRequestSchema.strict(), output: sessionInfoSchema },
+  /** Forgotten password: a code to the account's phone or e-mail. */
+  'auth.passwordResetStart': { input: passwordResetRequestSchema.strict(), output: otpChallengeSchema },
+  /** The code and the new password (checked against the portal's policy: PASSWORD_WEAK). */
+  'auth.passwordResetConfirm': { input: passwordResetConfirmSchema.strict(), output: z.object({ ok: z.literal(true) }) },
+  /** The session user's logins, newest first (time, address, method, result). */
+  'auth.loginHistory': { input: none, output: loginHistoryResponseSchema },
+  /** Demo installations only (app.info.demoOutbox): the messages the demo portal "sent". */
+  'demo.outbox': { input: none, output: demoOutboxResponseSchema },
   'auth.session': { input: none, output: sessionInfoSchema.nullable() },
   'auth.logout': { input: none, output: z.object({ ok: z.literal(true) }) },
 } as const

@@ -12,7 +12,7 @@ import { loadConfig, type AppConfig } from '../../../src/main/core/config'
 import { CHROMIUM, CHROMIUM_FLAGS } from '../../../src/main/host/chromium'
 import { startNodeHost, type NodeHost } from '../../../src/main/host/node-host'
 import type { TokenFixture } from '../../../src/main/core/token/testing/token-fixture'
-import { startPortal, type StartedPortal } from '../../../portal/src/server'
+import { startPortal, type StartedPortal, type StartPortalOptions } from '../../../portal/src/server'
 
 export const ROOT = resolve(import.meta.dirname, '../../..')
 export const RENDERER_DIR = join(ROOT, 'out/renderer')
@@ -124,15 +124,32 @@ export async function startRealApp(overrides: Partial<AppConfig>, options: Start
   }
 }
 
+export interface PortalAppOptions {
+  /** Portal options besides the demo seed and the port (e.g. the demo outbox as code channel). */
+  portal?: Omit<StartPortalOptions, 'demo' | 'port'>
+  /** App settings besides the token library and the portal's address and CA. */
+  config?: Partial<AppConfig>
+}
+
 /**
  * The whole stack on a private token copy: the reference portal seeded from it (TLS, embedded
  * database) and the real app using `library` (SoftHSM itself, or the fault module in front of it).
  */
-export async function startPortalApp(tokens: TokenFixture, library: string): Promise<{ app: RunningApp; portal: StartedPortal; close(): Promise<void> }> {
+export async function startPortalApp(
+  tokens: TokenFixture,
+  library: string,
+  options: PortalAppOptions = {},
+): Promise<{ app: RunningApp; portal: StartedPortal; close(): Promise<void> }> {
   process.env.SOFTHSM2_CONF = tokens.conf
-  const portal = await startPortal({ demo: tokens.manifest, port: 0 })
+  const portal = await startPortal({ ...options.portal, demo: tokens.manifest, port: 0 })
   try {
-    const app = await startRealApp({ tokenLibraries: [library], useDefaultLibraries: false, portalUrl: portal.url, portalCaFile: tokens.manifest.caCertPem })
+    const app = await startRealApp({
+      tokenLibraries: [library],
+      useDefaultLibraries: false,
+      portalUrl: portal.url,
+      portalCaFile: tokens.manifest.caCertPem,
+      ...options.config,
+    })
     // Fail fast with a locator message rather than at the test's own timeout.
     app.page.setDefaultTimeout(10_000)
     return {

@@ -1,6 +1,8 @@
 // Holds the portal session in the main process (tokens never go to the renderer), refreshes it
 // before the access token runs out and ends it on logout, when the portal refuses it, when the
-// token is pulled out, or after a spell of inactivity (the idle lock).
+// token is pulled out (EDS sessions only), or after a spell of inactivity (the idle lock).
+// A password session has no certificate: refresh and the idle lock work the same.
+import { AppError } from '../../../shared/errors'
 import type { SessionEndReason, SessionInfo } from '../../../shared/model'
 import type { SessionResponse } from '../../../shared/portal-api'
 import type { PortalClient } from '../portal/portal-client'
@@ -22,6 +24,7 @@ export class SessionManager {
   private current: Current | null = null
   private refreshTimer: NodeJS.Timeout | null = null
   private idleTimer: NodeJS.Timeout | null = null
+  private refreshing: Promise<void> | null = null
   private readonly idleTimeoutMs: number
 
   constructor(
@@ -33,7 +36,11 @@ export class SessionManager {
   }
 
   start(response: SessionResponse, certificateId: string | null, method: SessionInfo['method']): SessionInfo {
+    if (method === 'eds' && certificateId === null) throw new AppError('INTERNAL', {}, 'an EDS session needs its certificate')
+    const previous = this.current
     this.current = { response, certificateId, method }
+    // A session replaced by a new login is closed on the portal (quietly: nobody was logged out).
+    if (previous) void this.portal.logout(previous.response.accessToken).catch(() => {})
     this.scheduleRefresh()
     this.touch()
     return this.info() as SessionInfo
@@ -54,6 +61,25 @@ export class SessionManager {
   /** The certificate the current session was opened with (null: none, or no session). */
   certificateId(): string | null {
     return this.current?.certificateId ?? null
+  }
+
+  /**
+   * Runs a portal call with the session's access token. An access token the portal no longer
+   * takes (a machine that slept past the refresh) is refreshed once and the call repeated; if the
+   * refresh is refused too, the session ends ('expired') and the call fails with SESSION_EXPIRED.
+   */
+  async authorized<T>(call: (accessToken: string) => Promise<T>): Promise<T> {
+    const c = this.current
+    if (!c) throw new AppError('SESSION_EXPIRED', {}, 'no session')
+    try {
+      return await call(c.response.accessToken)
+    } catch (e) {
+      if (!AppError.is(e, 'SESSION_EXPIRED') || this.current !== c) throw e
+      await this.refresh()
+      const next = this.current as Current | null
+      if (!next) throw e
+      return call(next.response.accessToken)
+    }
   }
 
   info(): SessionInfo | null {
@@ -105,7 +131,15 @@ export class SessionManager {
     this.refreshTimer.unref()
   }
 
-  private async refresh(): Promise<void> {
+  /** One refresh at a time: the portal rotates refresh tokens, so a second one would be refused. */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.refreshOnce().finally(() => {
+      this.refreshing = null
+    })
+    return this.refreshing
+  }
+
+  private async refreshOnce(): Promise<void> {
     const c = this.current
     if (!c) return
     try {

@@ -8,13 +8,22 @@ import type { z } from 'zod'
 import { AppError } from '../../../shared/errors'
 import {
   challengeResponseSchema,
+  demoOutboxResponseSchema,
   healthResponseSchema,
+  loginHistoryResponseSchema,
   meResponseSchema,
+  otpSentResponseSchema,
   portalErrorBodySchema,
   portalPaths,
   sessionResponseSchema,
   type ChallengeResponse,
+  type DemoOutboxResponse,
   type EdsLoginRequest,
+  type LoginHistoryResponse,
+  type OtpLoginRequest,
+  type OtpSentResponse,
+  type PasswordLoginRequest,
+  type PasswordResetConfirm,
   type SessionResponse,
 } from '../../../shared/portal-api'
 
@@ -42,6 +51,12 @@ const TLS_TRUST_CODES = new Set([
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED',
 ])
+
+/** A portal answer with the portal's clock at the time (its Date header; null if absent or unreadable). */
+export interface Dated<T> {
+  value: T
+  serverTime: Date | null
+}
 
 export interface TlsCheck {
   authorized: boolean
@@ -94,6 +109,37 @@ export class PortalClient {
     await this.request('POST', portalPaths.logout, {}, accessToken)
   }
 
+  /** Password step 1: the portal checks the password and sends a one-time code. */
+  passwordLogin(body: PasswordLoginRequest): Promise<Dated<OtpSentResponse>> {
+    return this.callDated('POST', portalPaths.password, body, otpSentResponseSchema)
+  }
+
+  /** Password step 2: the one-time code → a session. */
+  passwordOtp(body: OtpLoginRequest): Promise<SessionResponse> {
+    return this.call('POST', portalPaths.passwordOtp, body, sessionResponseSchema)
+  }
+
+  /** Sends a reset code to the account's phone or e-mail (202). */
+  passwordReset(login: string): Promise<Dated<OtpSentResponse>> {
+    return this.callDated('POST', portalPaths.passwordReset, { login }, otpSentResponseSchema)
+  }
+
+  /** Sets the new password with the reset code (204, no body). */
+  async passwordResetConfirm(body: PasswordResetConfirm): Promise<void> {
+    const { status, json } = await this.request('POST', portalPaths.passwordResetConfirm, body)
+    if (status < 200 || status >= 300) throw this.httpError(status, json, portalPaths.passwordResetConfirm)
+  }
+
+  /** The session user's own login history, newest first. */
+  loginHistory(accessToken: string): Promise<LoginHistoryResponse> {
+    return this.call('GET', portalPaths.loginHistory, undefined, loginHistoryResponseSchema, accessToken)
+  }
+
+  /** Demo portals only: the messages (codes) the portal "sent". */
+  demoOutbox(): Promise<DemoOutboxResponse> {
+    return this.call('GET', portalPaths.demoOutbox, undefined, demoOutboxResponseSchema)
+  }
+
   /** For diagnostics: does the portal answer, and is its TLS certificate trusted? */
   checkTls(): Promise<TlsCheck> {
     return new Promise((resolvePromise, reject) => {
@@ -134,10 +180,20 @@ export class PortalClient {
     schema: T,
     bearer?: string,
   ): Promise<z.infer<T>> {
-    const { status, json } = await this.request(method, path, body, bearer)
+    return (await this.callDated(method, path, body, schema, bearer)).value
+  }
+
+  private async callDated<T extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: T,
+    bearer?: string,
+  ): Promise<Dated<z.infer<T>>> {
+    const { status, json, date } = await this.request(method, path, body, bearer)
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(json)
-      if (parsed.success) return parsed.data
+      if (parsed.success) return { value: parsed.data, serverTime: date }
       throw new AppError('PORTAL_ERROR', {}, `unexpected response shape from ${path}: ${parsed.error.message}`)
     }
     throw this.httpError(status, json, path)
@@ -160,7 +216,12 @@ export class PortalClient {
     return new AppError('PORTAL_UNREACHABLE', { url }, e instanceof Error ? `${code} ${e.message}` : String(e))
   }
 
-  private request(method: 'GET' | 'POST', path: string, body: unknown, bearer?: string): Promise<{ status: number; json: unknown }> {
+  private request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    bearer?: string,
+  ): Promise<{ status: number; json: unknown; date: Date | null }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload) {
@@ -183,7 +244,8 @@ export class PortalClient {
           } catch {
             json = null
           }
-          resolvePromise({ status: res.statusCode ?? 0, json })
+          const date = res.headers.date ? new Date(res.headers.date) : null
+          resolvePromise({ status: res.statusCode ?? 0, json, date: date && !Number.isNaN(date.getTime()) ? date : null })
         })
       })
       req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))

@@ -2,7 +2,7 @@
 // in, the session and the certificate used. The work areas of the cabinet are added here later.
 import { Button, Card, Descriptions, Tag } from 'antd'
 import dayjs from 'dayjs'
-import { useState, type ReactNode } from 'react'
+import { lazy, Suspense, useState, type ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { SessionInfo } from '../../../shared/model'
 import { formatSnils } from '../../../shared/validators/snils'
@@ -15,6 +15,8 @@ import { certificateView, greetingName } from '../login/model'
 import { useTokenState } from '../login/useTokenState'
 import type { AppErrorData } from '../../../shared/errors'
 
+const LoginHistory = lazy(async () => ({ default: (await import('./LoginHistory')).LoginHistory }))
+
 export interface ShellProps {
   session: SessionInfo
   onLoggedOut: () => void
@@ -26,6 +28,7 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
   const { query } = useTokenState()
   const [leaving, setLeaving] = useState(false)
   const [error, setError] = useState<AppErrorData | null>(null)
+  const [historyOpen, setHistoryOpen] = useState(false)
   const { user } = session
   const cert = session.certificateId ? query.data?.certificates.find((c) => c.id === session.certificateId) : undefined
   const view = cert ? certificateView(cert) : null
@@ -62,7 +65,7 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
       <main className="home">
         {error ? <ErrorAlert error={error} testId="logout-error" /> : null}
         <h1 className="home__title">{t('shell.welcome', { name: greetingName(user.fullName) })}</h1>
-        <p className="home__lead">{t('shell.lead')}</p>
+        <p className="home__lead">{session.method === 'password' ? t('shell.leadPassword') : t('shell.lead')}</p>
         <div className="home__grid">
           <Card title={t('shell.user')}>
             <Descriptions column={1} size="small">
@@ -77,7 +80,15 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
               </Descriptions.Item>
             </Descriptions>
           </Card>
-          <Card title={t('shell.session')} data-testid="session-card">
+          <Card
+            title={t('shell.session')}
+            data-testid="session-card"
+            extra={
+              <Button size="small" onClick={() => setHistoryOpen(true)} data-testid="history-open">
+                {t('history.open')}
+              </Button>
+            }
+          >
             <Descriptions column={1} size="small">
               <Descriptions.Item label={t('shell.method')}>{t(`shell.methods.${session.method}`)}</Descriptions.Item>
               <Descriptions.Item label={t('shell.expires')}>
@@ -107,6 +118,11 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
         </div>
       </main>
       <AppFooter />
+      {historyOpen ? (
+        <Suspense fallback={null}>
+          <LoginHistory open={historyOpen} onClose={() => setHistoryOpen(false)} />
+        </Suspense>
+      ) : null}
     </div>
   )
 }
