@@ -158,8 +158,11 @@ function dateCondition(value: string, lo: string, hi: string, add: (v: SqlParam)
   const qlo = () => add(sqlInstant(range.lo))
   const qhi = () => add(sqlInstant(range.hi))
   switch (prefix ?? 'eq') {
-    case 'eq':
-      return `(${lo} >= ${qlo()}::timestamptz AND ${hi} <= ${qhi()}::timestamptz)`
+    case 'eq': {
+      // `lo < qhi` follows from the other two; it bounds the index range scan on lo from above.
+      const upper = qhi()
+      return `(${lo} >= ${qlo()}::timestamptz AND ${lo} < ${upper}::timestamptz AND ${hi} <= ${upper}::timestamptz)`
+    }
     case 'lt':
       return `${lo} < ${qlo()}::timestamptz`
     case 'le':
