@@ -10,7 +10,7 @@
 //   5. the login screen after launch: `npm run start:web` started as a process, Chromium opened
 //      on it, until a certificate's «Войти» button can be clicked
 //   6. machine noise: a fixed CPU workload timed before and after
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -22,6 +22,7 @@ import { chromium } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_FLAGS } from '../src/main/host/chromium'
 import pkcs11js from 'pkcs11js'
 import { createDemo } from '../scripts/demo/create-demo'
+import { startPortalProcess } from './portal-process'
 import type { DemoCertKind, DemoManifest } from '../scripts/demo/manifest'
 import { loginWithCertificate, type EdsLoginTimings } from '../src/main/core/auth/eds-login'
 import { signDetachedCades, signDetachedCadesBatch } from '../src/main/core/crypto/cms'
@@ -63,22 +64,7 @@ function cpuCalibration(): number {
 }
 
 // Rate limits off: the benchmark logs in from one address far more often than 30 times a minute.
-async function startPortalProcess(demoDir: string, dataDir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'portal/src/main.ts'), 'serve', '--demo', demoDir, '--port', '0', '--data', dataDir, '--rate-limit', 'off'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let text = ''
-    proc.stdout?.on('data', (c: Buffer) => {
-      text += c.toString()
-      const m = /Портал запущен: (\S+)/.exec(text)
-      if (m?.[1]) resolveUrl(m[1])
-    })
-    proc.on('exit', (code) => reject(new Error(`portal exited with ${code}`)))
-  })
-  return { url, proc }
-}
+const startPortal = (demoDir: string, dataDir: string) => startPortalProcess(['--demo', demoDir, '--port', '0', '--data', dataDir, '--rate-limit', 'off'])
 
 function demoCert(m: DemoManifest, kind: DemoCertKind): { label: string; ckaId: string; pin: string } {
   for (const t of m.tokens) {
@@ -245,7 +231,7 @@ async function main(): Promise<void> {
 
   const manifest = await createDemo({ dir: join(work, 'demo') })
   process.env.SOFTHSM2_CONF = manifest.softhsmConf
-  const portal = await startPortalProcess(manifest.dir, join(work, 'portal-data'))
+  const portal = await startPortal(manifest.dir, join(work, 'portal-data'))
   const client = new PortalClient({ baseUrl: portal.url, caFile: manifest.caCertPem })
   const library = [{ name: 'SoftHSM2', path: manifest.library, source: 'configured' as const }]
   // The shipped app runs its bundle (out/main: start-web.js, token-worker.js), not the TypeScript

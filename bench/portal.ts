@@ -24,6 +24,7 @@ import { openDb, openPostgres, type Db } from '../portal/src/db'
 import { seedFhir } from '../portal/src/fhir/seed'
 import { migrate } from '../portal/src/migrate'
 import { upsertWorker } from '../portal/src/register'
+import { startPortalProcess } from './portal-process'
 
 const { values: args } = parseArgs({
   options: {
@@ -167,22 +168,10 @@ async function startPostgres(): Promise<{ url: string; stop(): void }> {
   return { url, stop: () => shell.stdin.end('\n') }
 }
 
-async function startPortal(dir: string, env: NodeJS.ProcessEnv): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    [...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : []), '--import', 'tsx', join(ROOT, 'portal/src/main.ts'), 'serve', '--port', '0', '--data', join(dir, 'data'), '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key'), '--rate-limit', 'off', '--quiet', ...(env.DATABASE_URL ? ['--workers', args.workers] : [])],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
-  )
-  const url = await new Promise<string>((ok, fail) => {
-    let text = ''
-    proc.stdout?.on('data', (c: Buffer) => {
-      text += c.toString()
-      const m = /Портал запущен: (\S+)/.exec(text)
-      if (m?.[1]) ok(m[1])
-    })
-    proc.on('exit', (code) => fail(new Error(`portal exited with ${code}`)))
-  })
-  return { url, proc }
+function startPortal(dir: string, env: NodeJS.ProcessEnv) {
+  const serveArgs = ['--port', '0', '--data', join(dir, 'data'), '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key'), '--rate-limit', 'off', '--quiet']
+  if (env.DATABASE_URL) serveArgs.push('--workers', args.workers)
+  return startPortalProcess(serveArgs, { env, nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [] })
 }
 
 let txCounter = 0

@@ -3,7 +3,6 @@
 // the file channel, rate limits, the demo account and the admin commands. Time moves on the
 // portal's test clock only.
 import 'reflect-metadata'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -31,7 +30,7 @@ import { formatDateTimeRu } from '../src/format'
 import { openPglite } from '../src/db'
 import { endEmployment } from '../src/register'
 import { migrate } from '../src/migrate'
-import type { ApiResponse } from './support'
+import { runPortalCli, type ApiResponse } from './support'
 import {
   addWorker,
   createTestPki,
@@ -543,21 +542,7 @@ describe('without a code channel', () => {
 })
 
 describe('admin commands', () => {
-  const MAIN = resolve(import.meta.dirname, '../src/main.ts')
-  const TSX = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
-
-  function run(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(TSX, [MAIN, ...args], { env: { ...process.env, DATABASE_URL: '' } })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-      child.on('error', reject)
-      child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-      child.stdin.end(stdin)
-    })
-  }
+  const run = (args: string[], stdin: string) => runPortalCli(args, { stdin })
 
   it('set-password reads the password from stdin and creates the account; unlock-account lifts a lock', async () => {
     const data = join(tmp, 'admin-data')

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCrl, randomSerial } from '../../scripts/demo/pki'
 import { formatSnils } from '../../src/shared/validators/snils'
@@ -20,10 +20,8 @@ import * as x509 from '../../src/main/core/crypto/x509'
 import { importPrivateKeyPem } from '../../scripts/demo/pki'
 import { innWithChecksum } from '../../src/shared/validators/inn'
 import { ogrnWithChecksum } from '../../src/shared/validators/ogrn'
-import { addWorker, startTestPortal } from './support'
+import { addWorker, PORTAL_MAIN as MAIN, runPortalCli, startTestPortal, TSX } from './support'
 
-const MAIN = resolve(import.meta.dirname, '../src/main.ts')
-const TSX = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
 
 let tmp: string
 let pki: TestPki
@@ -42,17 +40,7 @@ interface Run {
   stderr: string
 }
 
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { env: { ...process.env, DATABASE_URL: '', ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-  })
-}
+const run = (args: string[], env: Record<string, string> = {}): Promise<Run> => runPortalCli(args, { env })
 
 /** Starts `serve` and resolves with the URL it prints. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {

@@ -3,10 +3,9 @@
 // history, determinism, reruns and the `portal seed` command. On PGlite and, with
 // PORTAL_TEST_DATABASE_URL, on PostgreSQL.
 import 'reflect-metadata'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FHIR_SYSTEMS, type FhirResourceType, FHIR_RESOURCE_TYPES } from '../../src/shared/fhir/systems'
 import { formatSnils, isValidOms, isValidSnils } from '../../src/shared/validators'
@@ -17,7 +16,7 @@ import { patientOms, patientSnils, practitionerCount, seedFhir, type SeedResult 
 import { indexRows, normalizeString, sqlInstant, type Json } from '../src/fhir/search-params'
 import { versionBody, writeVersion } from '../src/fhir/store'
 import { validateResource } from '../src/fhir/validate'
-import { createTestPki, openTestDb, startTestPortal, type TestPortal } from './support'
+import { createTestPki, openTestDb, runPortalCli, startTestPortal, type TestPortal } from './support'
 import { FHIR, ORG_A, fhirSession, linkOf, pathOf, type Bundle, type Fhir } from './fhir-support'
 
 const N = 300
@@ -388,24 +387,13 @@ describe('determinism and reruns', () => {
 })
 
 describe('portal seed (the command)', () => {
-  const MAIN = resolve(import.meta.dirname, '../src/main.ts')
-  const TSX = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
   let tmp: string
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'portal-seed-'))
   })
   afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-      const child = spawn(TSX, [MAIN, ...args], { env: { ...process.env, DATABASE_URL: '' } })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-      child.on('error', fail)
-      child.on('close', (code) => done({ code, stdout, stderr }))
-    })
+  const run = (args: string[]) => runPortalCli(args)
 
   it('seeds a data folder with a Russian report, and refuses a rerun and bad arguments', async () => {
     const data = ['--data', join(tmp, 'data')]

@@ -4,6 +4,7 @@
 // @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
 import 'reflect-metadata'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { webcrypto } from 'node:crypto'
@@ -309,4 +310,27 @@ export async function writeSyntheticDemo(dir: string, pki: TestPki, workers: Wor
   }
   file(MANIFEST_FILE, JSON.stringify(demoManifestSchema.parse(manifest), null, 2))
   return manifest
+}
+
+export const PORTAL_MAIN = join(import.meta.dirname, '../src/main.ts')
+export const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx')
+
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the portal CLI as a real process (the embedded engine unless env sets DATABASE_URL). */
+export function runPortalCli(args: string[], o: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(TSX, [PORTAL_MAIN, ...args], { env: { ...process.env, DATABASE_URL: '', ...o.env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }))
+    child.stdin.end(o.stdin ?? '')
+  })
 }
