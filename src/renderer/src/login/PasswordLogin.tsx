@@ -5,7 +5,7 @@
 // after login, and cleared after a reset. On a failure nothing typed is lost except the code.
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Alert, Button, Input, type GetRef, type InputRef } from 'antd'
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type FormEvent, type ReactNode, type Ref } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { AppErrorData } from '../../../shared/errors'
 import type { SessionInfo } from '../../../shared/model'
@@ -67,6 +67,36 @@ function Field({ id, label, hint, problem, children }: { id: string; label: stri
         <div className="field__hint">{hint}</div>
       ) : null}
     </div>
+  )
+}
+
+/** The login box of the sign-in and the reset forms: телефон, e-mail или СНИЛС. */
+function LoginField(p: {
+  id: string
+  testId: string
+  issue: ReturnType<typeof loginProblem>
+  value: string
+  onChange: (value: string) => void
+  inputRef?: Ref<InputRef>
+  autoFocus?: boolean
+}): ReactNode {
+  const { t } = useTranslation()
+  return (
+    <Field id={p.id} label={t('password.login')} hint={t('password.loginHint')} problem={p.issue ? t(`password.loginProblems.${p.issue}`) : null}>
+      <Input
+        id={p.id}
+        ref={p.inputRef}
+        data-testid={p.testId}
+        size="large"
+        autoComplete="username"
+        autoFocus={p.autoFocus}
+        maxLength={254}
+        placeholder={t('password.loginPlaceholder')}
+        status={p.issue ? 'error' : undefined}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+      />
+    </Field>
   )
 }
 
@@ -299,25 +329,14 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
     content = (
       <form className="pw-form" data-testid="password-form" onSubmit={submitted(() => sendPassword('credentials'))} noValidate>
         {error ? <ErrorAlert error={error} testId="password-error" /> : null}
-        <Field
+        <LoginField
           id="pw-login"
-          label={t('password.login')}
-          hint={t('password.loginHint')}
-          problem={triedCredentials && loginIssue ? t(`password.loginProblems.${loginIssue}`) : null}
-        >
-          <Input
-            id="pw-login"
-            ref={loginInputRef}
-            data-testid="login-input"
-            size="large"
-            autoComplete="username"
-            maxLength={254}
-            placeholder={t('password.loginPlaceholder')}
-            status={triedCredentials && loginIssue ? 'error' : undefined}
-            value={login}
-            onChange={(e) => setLogin(e.target.value)}
-          />
-        </Field>
+          testId="login-input"
+          inputRef={loginInputRef}
+          issue={triedCredentials ? loginIssue : null}
+          value={login}
+          onChange={setLogin}
+        />
         <Field id="pw-password" label={t('password.password')} problem={triedCredentials && password === '' ? t('password.passwordEmpty') : null}>
           <Input.Password
             id="pw-password"
@@ -398,25 +417,14 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
       <form className="pw-form" data-testid="reset-form" onSubmit={submitted(() => sendReset('resetLogin'))} noValidate>
         <p className="pw-form__lead">{t('reset.lead')}</p>
         {error ? <ErrorAlert error={error} testId="password-error" /> : null}
-        <Field
+        <LoginField
           id="reset-login"
-          label={t('password.login')}
-          hint={t('password.loginHint')}
-          problem={triedReset && resetIssue ? t(`password.loginProblems.${resetIssue}`) : null}
-        >
-          <Input
-            id="reset-login"
-            data-testid="reset-login-input"
-            size="large"
-            autoComplete="username"
-            autoFocus
-            maxLength={254}
-            placeholder={t('password.loginPlaceholder')}
-            status={triedReset && resetIssue ? 'error' : undefined}
-            value={resetLogin}
-            onChange={(e) => setResetLogin(e.target.value)}
-          />
-        </Field>
+          testId="reset-login-input"
+          autoFocus
+          issue={triedReset ? resetIssue : null}
+          value={resetLogin}
+          onChange={setResetLogin}
+        />
         <div className="pw-form__actions">
           <Button type="primary" htmlType="submit" size="large" loading={busy} data-testid="reset-send">
             {t('reset.sendCode')}
