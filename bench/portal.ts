@@ -221,7 +221,7 @@ function transactionBundle(): string {
 
 async function runEngine(engine: 'pglite' | 'postgres', dir: string, tlsCa: string): Promise<Record<'history' | 'poll' | 'search' | 'transaction', PhaseResult> & { seedSeconds: number; versions: number }> {
   const pg = engine === 'postgres' ? await startPostgres() : null
-  let portal: { proc: ChildProcess } | null = null
+  let portal: { url: string; proc: ChildProcess } | null = null
   try {
     let databaseUrl: string | null = null
     if (pg) {
@@ -252,7 +252,7 @@ async function runEngine(engine: 'pglite' | 'postgres', dir: string, tlsCa: stri
     await db.close()
 
     portal = await startPortal(dir, databaseUrl ? { DATABASE_URL: databaseUrl } : {})
-    const t: Target = { url: (portal as { url: string } & typeof portal).url, ca: tlsCa, agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }), tokens }
+    const t: Target = { url: portal.url, ca: tlsCa, agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }), tokens }
 
     const cursors = tokens.map(() => `${FHIR}/_history?_count=50`)
     const history = !PHASES.has('history') ? EMPTY : await phase(

@@ -98,7 +98,7 @@ export async function createPortalServer(options: PortalServerOptions): Promise<
   const now = options.now ?? (() => new Date())
   const common = {
     bodyLimit: BODY_LIMIT_BYTES,
-    // Request logs carry method, URL, status and address only: no headers (tokens), no bodies.
+    // Request logs carry method, path and status only (LOGGER_OPTIONS): no query, headers or bodies.
     logger: options.logStream ? { ...LOGGER_OPTIONS, stream: options.logStream } : options.logger === true ? LOGGER_OPTIONS : false,
     trustProxy: false,
     return503OnClosing: true,

@@ -44,6 +44,11 @@ export function requireAccess(caller: Caller, type: FhirResourceType, op: Operat
   if (!allowed(caller, type, op)) {
     throw new AppError('ACCESS_DENIED', {}, `${op} ${type} not allowed for roles ${caller.roles.join(',') || '(none)'}`)
   }
+  requireOrganisation(caller)
+}
+
+/** Everyone but administrators works inside an organisation; without one in the register, nothing is theirs. */
+export function requireOrganisation(caller: Caller): void {
   if (!caller.roles.includes('admin') && !caller.organisationOgrn) {
     throw new AppError('ACCESS_DENIED', {}, 'the worker has no organisation in the register')
   }

@@ -8,7 +8,6 @@ import { FhirProblem, invalid } from './outcome'
 import { runSearch } from './search'
 import type { Json } from './search-params'
 import { newId, readCurrent, writeVersion, type StoredVersion } from './store'
-import { validateResource } from './validate'
 
 export interface OperationResult {
   stored: StoredVersion
@@ -112,5 +111,3 @@ export async function deleteResource(ctx: OperationContext, type: FhirResourceTy
   })
   return { stored, status: 204 }
 }
-
-export { validateResource }

@@ -7,7 +7,7 @@ import { FHIR_CONTENT_TYPE, FHIR_ID, isFhirResourceType, type FhirResourceType }
 import { PORTAL_API_PREFIX } from '../../../src/shared/portal-api'
 import { callerOf, type Caller, type Guard } from '../auth/guard'
 import type { Db } from '../db'
-import { orgScope, readableTypes, requireAccess } from './access'
+import { orgScope, readableTypes, requireAccess, requireOrganisation } from './access'
 import { etag, historyBundle, parseEtag, searchBundle, type BundleLink } from './bundle'
 import { capabilityStatement } from './capability'
 import { START_CURSOR, historyPage, instanceHistory, parseCursor } from './history'
@@ -107,7 +107,7 @@ export async function registerFhirRoutes(app: FastifyInstance, s: FhirSettings):
       // --- system level ---
       fhir.get('/_history', auth, async (request, reply) => {
         const caller = callerOf(request)
-        if (!caller.roles.includes('admin') && !caller.organisationOgrn) requireAccess(caller, 'Patient', 'read')
+        requireOrganisation(caller)
         return sendHistory(request, reply, caller, readableTypes(caller), '/_history')
       })
 

@@ -95,7 +95,21 @@ function resolveReferences(node: unknown, map: Map<string, string>, at: string):
   for (const v of Object.values(o)) if (v && typeof v === 'object') resolveReferences(v, map, at)
 }
 
-async function runEntry(ctx: OperationContext, e: Entry, preassigned: Map<number, { id: string; matched: boolean }>, base: string): Promise<Json> {
+interface Preassigned {
+  id: string
+  /** If-None-Exist found this existing resource: nothing is written. */
+  matched: boolean
+}
+
+/** The id a POST entry will have: a new one, or the one resource its If-None-Exist matches. */
+async function preassign(ctx: OperationContext, e: Entry): Promise<Preassigned> {
+  if (!e.ifNoneExist) return { id: newId(), matched: false }
+  requireAccess(ctx.caller, e.type, 'write')
+  const match = await findConditionalMatch(ctx, e.type, e.ifNoneExist)
+  return match ? { id: match.id, matched: true } : { id: newId(), matched: false }
+}
+
+async function runEntry(ctx: OperationContext, e: Entry, preassigned: Map<number, Preassigned>, base: string): Promise<Json> {
   switch (e.method) {
     case 'POST': {
       const pre = preassigned.get(e.index)!
@@ -146,24 +160,17 @@ export async function processTransaction(db: Db, caller: Caller, bundle: Json, n
   }
   return db.transaction(async (tx) => {
     const ctx: OperationContext = { q: tx, caller, now }
-    const preassigned = new Map<number, { id: string; matched: boolean }>()
+    const preassigned = new Map<number, Preassigned>()
     const map = new Map<string, string>()
     for (const e of entries.filter((x) => x.method === 'POST')) {
-      let id = newId()
-      let matched = false
-      if (e.ifNoneExist) {
-        try {
-          requireAccess(caller, e.type, 'write')
-          const match = await findConditionalMatch(ctx, e.type, e.ifNoneExist)
-          if (match) {
-            id = match.id
-            matched = true
-          }
-        } catch (err) {
-          throw atEntry(err, e.index)
-        }
+      let pre: Preassigned
+      try {
+        pre = await preassign(ctx, e)
+      } catch (err) {
+        throw atEntry(err, e.index)
       }
-      preassigned.set(e.index, { id, matched })
+      const { id } = pre
+      preassigned.set(e.index, pre)
       if (e.fullUrl?.startsWith('urn:uuid:')) map.set(e.fullUrl, `${e.type}/${id}`)
     }
     for (const e of entries) {
@@ -193,15 +200,11 @@ export async function processBatch(db: Db, caller: Caller, bundle: Json, now: Da
   for (const [i, e] of raw.entries()) {
     try {
       const entry = parseEntry(e, i, false)
-      const pre = new Map([[i, { id: newId(), matched: false }]])
       results.push(
         await db.transaction(async (tx) => {
           const ctx = { q: tx, caller, now }
-          if (entry.method === 'POST' && entry.ifNoneExist) {
-            requireAccess(caller, entry.type, 'write')
-            const match = await findConditionalMatch(ctx, entry.type, entry.ifNoneExist)
-            if (match) pre.set(i, { id: match.id, matched: true })
-          }
+          const pre = new Map<number, Preassigned>()
+          if (entry.method === 'POST') pre.set(i, await preassign(ctx, entry))
           return runEntry(ctx, entry, pre, base)
         }),
       )
