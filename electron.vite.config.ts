@@ -13,11 +13,15 @@ const at = (p: string): string => resolve(root, p)
 /** Native modules: loaded from node_modules at run time (unpacked from the asar), never bundled. */
 const NATIVE = ['pkcs11js', 'better-sqlite3-multiple-ciphers']
 
-// The token worker runs PKCS#11 off the main thread; it is emitted as token-worker.js next to
-// index.js so the core can start it with new URL('./token-worker.js', import.meta.url).
-const tokenWorker = at('src/main/core/token/token-worker.ts')
+// The token worker (PKCS#11) and the store worker (SQLite) run off the main thread; each is
+// emitted as <name>.js next to index.js so the core can start it (core/worker-entry.ts).
 const mainInput: Record<string, string> = { index: at('src/main/index.ts') }
-if (existsSync(tokenWorker)) mainInput['token-worker'] = tokenWorker
+for (const [name, file] of [
+  ['token-worker', 'src/main/core/token/token-worker.ts'],
+  ['store-worker', 'src/main/core/store/store-worker.ts'],
+]) {
+  if (existsSync(at(file!))) mainInput[name!] = at(file!)
+}
 // The same app without Electron (Node host + Chromium), run from its bundle by `npm run start:web`.
 mainInput['start-web'] = at('src/main/host/start-web.ts')
 

@@ -16,6 +16,7 @@ export default defineConfig({
     ],
     exclude: ['**/node_modules/**', 'out/**'],
     globalSetup: ['tests/support/global-setup.ts'],
+    setupFiles: ['tests/support/isolated-data.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default', './tests/support/summary-reporter.ts'],

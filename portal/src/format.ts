@@ -13,22 +13,3 @@ export function formatSkewRu(seconds: number): string {
   if (s < 48 * 3600) return `${Math.round(s / 3600)} ч`
   return `${Math.round(s / 86400)} дн.`
 }
-
-/**
- * ДД.ММ.ГГГГ ЧЧ:ММ in the portal's time zone, rounded up to the whole minute: for a moment the
- * user waits for (an account's unlock), the shown time must not come before it.
- */
-export function formatDateTimeRu(date: Date, timeZone: string): string {
-  const ceil = new Date(Math.ceil(date.getTime() / 60_000) * 60_000)
-  const parts = new Intl.DateTimeFormat('ru-RU', {
-    timeZone,
-    day: '2-digit',
-    month: '2-digit',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(ceil)
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
-  return `${part('day')}.${part('month')}.${part('year')} ${part('hour')}:${part('minute')}`
-}

@@ -26,7 +26,7 @@ import { maskEmail, maskPhone, normalizePhone, parseLogin } from '../src/account
 import { hashPassword } from '../src/accounts/password'
 import { setAccount } from '../src/accounts/store'
 import { DEMO_PASSWORD_ACCOUNT, seedFromDemo } from '../src/demo-seed'
-import { formatDateTimeRu } from '../src/format'
+import { formatDateTimeRu } from '../../src/shared/format'
 import { openPglite } from '../src/db'
 import { endEmployment } from '../src/register'
 import { migrate } from '../src/migrate'

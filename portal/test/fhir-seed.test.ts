@@ -13,7 +13,8 @@ import type { Db } from '../src/db'
 import { migrate } from '../src/migrate'
 import { DIAGNOSES, VITAL_SIGNS } from '../src/fhir/seed-data'
 import { patientOms, patientSnils, practitionerCount, seedFhir, type SeedResult } from '../src/fhir/seed'
-import { indexRows, normalizeString, sqlInstant, type Json } from '../src/fhir/search-params'
+import { indexRows, sqlInstant, type Json } from '../src/fhir/search-params'
+import { normalizeSearchText } from '../../src/shared/text'
 import { versionBody, writeVersion } from '../src/fhir/store'
 import { validateResource } from '../src/fhir/validate'
 import { createTestPki, openTestDb, runPortalCli, startTestPortal, type TestPortal } from './support'
@@ -286,7 +287,7 @@ describe('seeded data through the FHIR API', () => {
     const name = patient.name[0]!
     const prefix = name.family.slice(0, 3).toUpperCase()
     const expected = ofType<PatientBody>('Patient')
-      .filter((p) => [p.name[0]!.family, ...p.name[0]!.given].some((part) => normalizeString(part).startsWith(normalizeString(prefix))))
+      .filter((p) => [p.name[0]!.family, ...p.name[0]!.given].some((part) => normalizeSearchText(part).startsWith(normalizeSearchText(prefix))))
       .map((p) => p.id)
       .sort()
     const byPrefix = await search(`Patient?name=${encodeURIComponent(prefix)}&_count=500&_total=accurate`)

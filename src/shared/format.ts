@@ -19,3 +19,22 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor((s % 3600) / 60)
   return h > 0 ? `${h} ч${m ? ` ${m} мин` : ''}` : `${m} мин`
 }
+
+/**
+ * ДД.ММ.ГГГГ ЧЧ:ММ in the given time zone, rounded up to the whole minute: for a moment the
+ * user waits for (an account's unlock), the shown time must not come before it.
+ */
+export function formatDateTimeRu(date: Date, timeZone: string): string {
+  const ceil = new Date(Math.ceil(date.getTime() / 60_000) * 60_000)
+  const parts = new Intl.DateTimeFormat('ru-RU', {
+    timeZone,
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(ceil)
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
+  return `${part('day')}.${part('month')}.${part('year')} ${part('hour')}:${part('minute')}`
+}

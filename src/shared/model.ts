@@ -124,6 +124,8 @@ export const sessionInfoSchema = z.object({
   expiresAt: z.string(),
   certificateId: z.string().nullable(),
   method: z.enum(['eds', 'password']),
+  /** Logged in without the portal (credential checked locally): work is kept for a later sync. */
+  offline: z.boolean().default(false),
 })
 export type SessionInfo = z.infer<typeof sessionInfoSchema>
 

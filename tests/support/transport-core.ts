@@ -28,6 +28,33 @@ export interface TransportCore extends AppCore {
 
 export const DEMO_PIN = '12345678'
 
+const REGISTRAR_METHODS = [
+  'auth.offlineLogin',
+  'patients.search',
+  'patients.get',
+  'patients.save',
+  'patients.attach',
+  'patients.detach',
+  'patients.appointments',
+  'schedule.doctors',
+  'schedule.slots',
+  'appointments.book',
+  'appointments.move',
+  'appointments.cancel',
+  'sync.status',
+  'sync.now',
+  'sync.problems',
+  'sync.resolve',
+  'sync.retry',
+  'audit.list',
+] as const satisfies ReadonlyArray<keyof Handlers>
+
+function noStore(method: string): () => Promise<never> {
+  return async () => {
+    throw new AppError('STORE_UNAVAILABLE', {}, `${method}: the transport test core has no local store`)
+  }
+}
+
 export function pinState(overrides: Partial<PinState> = {}): PinState {
   return {
     loginRequired: true,
@@ -277,6 +304,10 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
       emit('auth.sessionEnded', { reason: 'logout' })
       return { ok: true as const }
     },
+    // The registrar's methods work on the local store and the portal: they are tested against
+    // the real core (tests/e2e/registrar*.test.ts). Here they answer within the contract: this
+    // core has no store.
+    ...(Object.fromEntries(REGISTRAR_METHODS.map((m) => [m, noStore(m)])) as unknown as Pick<Handlers, (typeof REGISTRAR_METHODS)[number]>),
   }
 
   async function login(certificateId: string, pin: string | null): Promise<SessionInfo> {
@@ -312,6 +343,7 @@ export function createTransportCore(initial: TokenState = tokenState()): Transpo
       expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(),
       certificateId,
       method: 'eds',
+      offline: false,
     }
     return session
   }

@@ -17,7 +17,7 @@ import {
 } from '../../../src/shared/portal-api'
 import { listLoginHistory, recordLoginAttempt, type LoginMethod } from '../audit'
 import type { Queryable } from '../db'
-import { formatDateTimeRu } from '../format'
+import { formatDateTimeRu } from '../../../src/shared/format'
 import { findWorker, type Worker } from '../register'
 import { parseBody, rateLimited, sessionResponse, type AuthSettings } from '../auth/routes'
 import { callerOf } from '../auth/guard'

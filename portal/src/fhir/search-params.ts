@@ -2,6 +2,7 @@
 // Kinds follow FHIR: string (prefix, case- and ё-insensitive), token (system|code), reference
 // (Type/id), date (ranges with precision). `_id` and `_lastUpdated` are common to all types.
 import { FHIR_RESOURCE_TYPES, type FhirResourceType } from '../../../src/shared/fhir/systems'
+import { normalizeSearchText } from '../../../src/shared/text'
 
 export type ParamKind = 'string' | 'token' | 'reference' | 'date'
 
@@ -20,10 +21,6 @@ export interface IndexRows {
   dates: Array<{ param: string; lo: Date; hi: Date }>
 }
 
-/** Case-, accent- and ё-insensitive form used both when indexing and when searching. */
-export function normalizeString(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ').trim()
-}
 
 const arr = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v])
 const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null)
@@ -239,7 +236,7 @@ export function indexRows(type: FhirResourceType, r: Json): IndexRows {
     const values = def.extract(r)
     switch (def.kind) {
       case 'string':
-        for (const v of new Set(values.map((x) => (typeof x === 'string' ? normalizeString(x) : '')).filter(Boolean))) {
+        for (const v of new Set(values.map((x) => (typeof x === 'string' ? normalizeSearchText(x) : '')).filter(Boolean))) {
           rows.strings.push({ param, value: v })
         }
         break

@@ -5,7 +5,8 @@ import type { FhirResourceType } from '../../../src/shared/fhir/systems'
 import { FHIR_ID } from '../../../src/shared/fhir/systems'
 import type { Queryable, SqlParam } from '../db'
 import { invalid, notSupported } from './outcome'
-import { SEARCH_PARAMS, dateRange, normalizeReference, normalizeString, normalizeTokenValue, sqlInstant } from './search-params'
+import { SEARCH_PARAMS, dateRange, normalizeReference, normalizeTokenValue, sqlInstant } from './search-params'
+import { normalizeSearchText } from '../../../src/shared/text'
 
 export const DEFAULT_COUNT = 50
 export const MAX_COUNT = 500
@@ -101,7 +102,7 @@ export function parseSearch(type: FhirResourceType, query: URLSearchParams, para
       case 'string': {
         if (modifier && modifier !== 'exact' && modifier !== 'contains') throw notSupported(`modifier :${modifier} is not supported on string parameters`)
         const ors = values.map((v) => {
-          const n = normalizeString(v)
+          const n = normalizeSearchText(v)
           if (modifier === 'exact') return `i.value = ${add(n)}`
           return `i.value LIKE ${add(modifier === 'contains' ? `%${escapeLike(n)}%` : `${escapeLike(n)}%`)}`
         })

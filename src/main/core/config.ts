@@ -28,6 +28,12 @@ export const appConfigSchema = z.object({
    * of texting them. Never on a real installation.
    */
   demoOutbox: z.boolean().default(false),
+  /** Folder of the encrypted local store (store.db); null: the user's data folder (storeDirDefault). */
+  storeDir: z.string().nullable().default(null),
+  /** Offline login is allowed this many days after the account's last online login here; 0: never. */
+  offlineLoginDays: z.number().int().min(0).max(30).default(7),
+  /** Background sync period while online (after a failure it backs off up to a minute). */
+  syncIntervalMs: z.number().int().min(1000).max(3600_000).default(30_000),
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
 
@@ -40,6 +46,13 @@ export function machineConfigPath(env: NodeJS.ProcessEnv = process.env): string 
   if (process.platform === 'win32') return join(env.PROGRAMDATA ?? 'C:\\ProgramData', 'LKMR', 'config.json')
   if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'LKMR', 'config.json')
   return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'lkmr', 'config.json')
+}
+
+/** Where the local store lives when the configuration does not say. */
+export function storeDirDefault(env: NodeJS.ProcessEnv = process.env): string {
+  if (process.platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'LKMR')
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'LKMR', 'data')
+  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'lkmr')
 }
 
 export class ConfigError extends Error {
@@ -67,6 +80,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<AppConfig> {
   if (env.LKMR_DEFAULT_LIBRARIES) out.useDefaultLibraries = env.LKMR_DEFAULT_LIBRARIES !== '0'
   if (env.LKMR_IDLE_TIMEOUT_MS && /^\d+$/.test(env.LKMR_IDLE_TIMEOUT_MS)) out.idleTimeoutMs = Number(env.LKMR_IDLE_TIMEOUT_MS)
   if (env.LKMR_DEMO_OUTBOX) out.demoOutbox = env.LKMR_DEMO_OUTBOX === '1'
+  if (env.LKMR_STORE_DIR) out.storeDir = env.LKMR_STORE_DIR
+  if (env.LKMR_OFFLINE_DAYS && /^\d+$/.test(env.LKMR_OFFLINE_DAYS)) out.offlineLoginDays = Number(env.LKMR_OFFLINE_DAYS)
+  if (env.LKMR_SYNC_INTERVAL_MS && /^\d+$/.test(env.LKMR_SYNC_INTERVAL_MS)) out.syncIntervalMs = Number(env.LKMR_SYNC_INTERVAL_MS)
   return out
 }
 

@@ -1,9 +1,10 @@
 // Electron app lifecycle: one instance, one hardened window, the core behind IPC, and a quit
 // that waits for the core to close (token sessions, worker) before the process ends.
-import { app, BrowserWindow, dialog } from 'electron'
+import { app, BrowserWindow, dialog, safeStorage } from 'electron'
 import { join } from 'node:path'
 import { createAppCore, type AppCore } from '../core/app-core'
 import { loadConfig } from '../core/config'
+import { wrappedKeySource } from '../core/store/database'
 import { registerIpc } from './ipc'
 import { defaultsFilePath, devServerOrigin, type RendererSource } from './policy'
 import { checkForUpdates } from './updater'
@@ -78,7 +79,13 @@ export function runElectronApp(): void {
       const config = loadConfig({
         defaultsFile: defaultsFilePath({ isPackaged: app.isPackaged, resourcesPath: process.resourcesPath, appPath: app.getAppPath() }),
       })
-      core = createAppCore(config, { transport: 'electron', version: app.getVersion(), log })
+      core = createAppCore(config, {
+        transport: 'electron',
+        version: app.getVersion(),
+        log,
+        // The local store's key is wrapped by the OS (safeStorage), never kept in the clear.
+        storeKey: (storeDir) => wrappedKeySource(safeStorage, join(storeDir, 'store.wrapped-key')),
+      })
     } catch (e) {
       log(`startup: ${e instanceof Error ? e.message : String(e)}`)
       dialog.showErrorBox(

@@ -14,6 +14,18 @@ import {
   passwordResetConfirmSchema,
   passwordResetRequestSchema,
 } from '../portal-api'
+import {
+  appointmentViewSchema,
+  auditEntrySchema,
+  doctorScheduleSchema,
+  isoDateSchema,
+  patientFormSchema,
+  patientRecordSchema,
+  patientSearchResultSchema,
+  slotViewSchema,
+  syncProblemSchema,
+  syncStatusSchema,
+} from '../registrar'
 
 const none = z.object({}).strict()
 
@@ -80,12 +92,83 @@ export const methods = {
   'demo.outbox': { input: none, output: demoOutboxResponseSchema },
   'auth.session': { input: none, output: sessionInfoSchema.nullable() },
   'auth.logout': { input: none, output: z.object({ ok: z.literal(true) }) },
+  /**
+   * Login without the portal: a worker who logged in online on this workstation within the
+   * configured period, checked against the credential kept (hashed) in the local store. The
+   * session is marked offline; sync waits for an online login.
+   */
+  'auth.offlineLogin': { input: passwordLoginRequestSchema.strict(), output: sessionInfoSchema },
+
+  // --- registrar: everything below reads and writes the local store, online or not ---
+  /** As-you-type search: a name («иван петр»), СНИЛС, полис ОМС or a birth date ДД.ММ.ГГГГ. */
+  'patients.search': {
+    input: z.object({ query: z.string().max(200), limit: z.number().int().min(1).max(200).default(50) }).strict(),
+    output: patientSearchResultSchema,
+  },
+  'patients.get': { input: z.object({ id: z.string().min(1) }).strict(), output: patientRecordSchema },
+  /** Registers (id null: a new client id) or edits a patient; FIELD_INVALID names the field. */
+  'patients.save': {
+    input: z.object({ id: z.string().min(1).nullable(), form: patientFormSchema }).strict(),
+    output: patientRecordSchema,
+  },
+  /** Прикрепление to the workstation's clinic from a date; ends the one in force, if any. */
+  'patients.attach': {
+    input: z.object({ id: z.string().min(1), area: z.string().min(1).max(50), basis: z.enum(['application', 'territorial']), from: isoDateSchema }).strict(),
+    output: patientRecordSchema,
+  },
+  /** Открепление from a date with a reason. */
+  'patients.detach': {
+    input: z.object({ id: z.string().min(1), to: isoDateSchema, reason: z.string().min(1).max(200) }).strict(),
+    output: patientRecordSchema,
+  },
+  'patients.appointments': { input: z.object({ id: z.string().min(1) }).strict(), output: z.array(appointmentViewSchema) },
+  /** Doctors with a schedule, from the local copy. */
+  'schedule.doctors': { input: none, output: z.array(doctorScheduleSchema) },
+  /** A schedule's slots for `days` days from `from` (1 = a day, 7 = a week). */
+  'schedule.slots': {
+    input: z.object({ scheduleId: z.string().min(1), from: isoDateSchema, days: z.number().int().min(1).max(14) }).strict(),
+    output: z.array(slotViewSchema),
+  },
+  /** Books a free slot; SLOT_TAKEN when it is not free here. */
+  'appointments.book': {
+    input: z.object({ slotId: z.string().min(1), patientId: z.string().min(1), reason: z.string().max(200).default('') }).strict(),
+    output: appointmentViewSchema,
+  },
+  /** Moves an appointment to another free slot (also how a lost booking conflict is resolved). */
+  'appointments.move': { input: z.object({ id: z.string().min(1), slotId: z.string().min(1) }).strict(), output: appointmentViewSchema },
+  'appointments.cancel': { input: z.object({ id: z.string().min(1) }).strict(), output: appointmentViewSchema },
+  'sync.status': { input: none, output: syncStatusSchema },
+  /** Sync now (pull, then push); answers when that run has ended. */
+  'sync.now': { input: none, output: syncStatusSchema },
+  /** Rejected changes and conflicts, oldest first. */
+  'sync.problems': { input: none, output: z.array(syncProblemSchema) },
+  /**
+   * Settles a conflict: keep ours (pushed over the portal's version), take the portal's (ours is
+   * dropped, after the user confirmed), or a merge the user made. Booking conflicts take 'remote'
+   * or appointments.move.
+   */
+  'sync.resolve': {
+    input: z
+      .object({ changeId: z.string().min(1), choice: z.enum(['local', 'remote', 'merged']), merged: z.record(z.string(), z.unknown()).nullable().default(null) })
+      .strict(),
+    output: syncStatusSchema,
+  },
+  /** Sends a rejected change again (after it was fixed with patients.save). */
+  'sync.retry': { input: z.object({ changeId: z.string().min(1) }).strict(), output: syncStatusSchema },
+  /** Who did what, when, on which record; newest first. */
+  'audit.list': {
+    input: z.object({ resourceId: z.string().nullable().default(null), limit: z.number().int().min(1).max(500).default(100) }).strict(),
+    output: z.array(auditEntrySchema),
+  },
 } as const
 
 export const events = {
   'token.changed': tokenStateSchema,
   'auth.progress': z.object({ stage: loginStageSchema }),
   'auth.sessionEnded': z.object({ reason: sessionEndReasonSchema }),
+  'sync.status': syncStatusSchema,
+  /** The local copy changed (pulled from the portal or written here): lists showing these types refresh. */
+  'data.changed': z.object({ types: z.array(z.string()) }),
 } as const
 
 export type Methods = typeof methods

@@ -15,7 +15,10 @@ export interface SessionManagerOptions {
 }
 
 interface Current {
-  response: SessionResponse
+  /** null: an offline session (no portal tokens; sync waits for an online login). */
+  response: SessionResponse | null
+  user: SessionInfo['user']
+  expiresAt: string
   certificateId: string | null
   method: SessionInfo['method']
 }
@@ -38,10 +41,28 @@ export class SessionManager {
   start(response: SessionResponse, certificateId: string | null, method: SessionInfo['method']): SessionInfo {
     if (method === 'eds' && certificateId === null) throw new AppError('INTERNAL', {}, 'an EDS session needs its certificate')
     const previous = this.current
-    this.current = { response, certificateId, method }
+    this.current = { response, user: response.user, expiresAt: response.expiresAt, certificateId, method }
     // A session replaced by a new login is closed on the portal (quietly: nobody was logged out).
-    if (previous) void this.portal.logout(previous.response.accessToken).catch(() => {})
+    if (previous?.response) void this.portal.logout(previous.response.accessToken).catch(() => {})
     this.scheduleRefresh()
+    this.touch()
+    return this.info() as SessionInfo
+  }
+
+  /**
+   * A session without the portal (offline login): the user works on the local store until
+   * `expiresAt`; portal calls fail with OFFLINE_SESSION. Idle lock applies as usual.
+   */
+  startOffline(user: SessionInfo['user'], expiresAt: Date): SessionInfo {
+    const previous = this.current
+    this.clearRefresh()
+    this.current = { response: null, user, expiresAt: expiresAt.toISOString(), certificateId: null, method: 'password' }
+    if (previous?.response) void this.portal.logout(previous.response.accessToken).catch(() => {})
+    const c = this.current
+    this.refreshTimer = setTimeout(() => {
+      if (this.current === c) void this.end('expired')
+    }, Math.max(1000, Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1)))
+    this.refreshTimer.unref()
     this.touch()
     return this.info() as SessionInfo
   }
@@ -71,13 +92,14 @@ export class SessionManager {
   async authorized<T>(call: (accessToken: string) => Promise<T>): Promise<T> {
     const c = this.current
     if (!c) throw new AppError('SESSION_EXPIRED', {}, 'no session')
+    if (!c.response) throw new AppError('OFFLINE_SESSION', {}, 'an offline session has no portal access')
     try {
       return await call(c.response.accessToken)
     } catch (e) {
       if (!AppError.is(e, 'SESSION_EXPIRED') || this.current !== c) throw e
       await this.refresh()
       const next = this.current as Current | null
-      if (!next) throw e
+      if (!next?.response) throw e
       return call(next.response.accessToken)
     }
   }
@@ -85,7 +107,7 @@ export class SessionManager {
   info(): SessionInfo | null {
     const c = this.current
     if (!c) return null
-    return { user: c.response.user, expiresAt: c.response.expiresAt, certificateId: c.certificateId, method: c.method }
+    return { user: c.user, expiresAt: c.expiresAt, certificateId: c.certificateId, method: c.method, offline: c.response === null }
   }
 
   /** Ends the session locally and on the portal (best effort: a dead network must not block logout). */
@@ -97,6 +119,7 @@ export class SessionManager {
     // Locally the session is over now (the token is logged out, the UI told); the portal is told
     // after, so a slow network cannot keep a pulled token's session open.
     this.onEnded(reason)
+    if (!c.response) return
     try {
       await this.portal.logout(c.response.accessToken)
     } catch {
@@ -123,7 +146,7 @@ export class SessionManager {
   private scheduleRefresh(): void {
     this.clearRefresh()
     const c = this.current
-    if (!c) return
+    if (!c?.response) return
     const lifetime = new Date(c.response.expiresAt).getTime() - Date.now()
     // Refresh at 80% of the access token's life; never busy-loop on odd clocks.
     const delay = Math.max(5_000, lifetime * 0.8)
@@ -141,11 +164,11 @@ export class SessionManager {
 
   private async refreshOnce(): Promise<void> {
     const c = this.current
-    if (!c) return
+    if (!c?.response) return
     try {
       const next = await this.portal.refresh(c.response.refreshToken)
       if (this.current === c) {
-        this.current = { ...c, response: next }
+        this.current = { ...c, response: next, user: next.user, expiresAt: next.expiresAt }
         this.scheduleRefresh()
       }
     } catch {

@@ -58,6 +58,17 @@ export interface Dated<T> {
   serverTime: Date | null
 }
 
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
+
+export const FHIR_BASE = '/api/v1/fhir'
+
+export interface FhirAnswer {
+  status: number
+  json: unknown
+  /** The ETag header as sent (W/"3"), or null. */
+  etag: string | null
+}
+
 export interface TlsCheck {
   authorized: boolean
   error: string | null
@@ -140,6 +151,16 @@ export class PortalClient {
     return this.call('GET', portalPaths.demoOutbox, undefined, demoOutboxResponseSchema)
   }
 
+  /**
+   * A FHIR API call (base /api/v1/fhir): the status and JSON as they came, for the sync engine to
+   * read per FHIR's rules (ETag versions, OperationOutcome, 412). Network failures throw
+   * PORTAL_UNREACHABLE like every other call.
+   */
+  async fhir(method: HttpMethod, path: string, body: unknown, accessToken: string, headers: Record<string, string> = {}): Promise<FhirAnswer> {
+    const { status, json, etag } = await this.request(method, `${FHIR_BASE}${path}`, body, accessToken, { accept: 'application/fhir+json', ...headers })
+    return { status, json, etag }
+  }
+
   /** For diagnostics: does the portal answer, and is its TLS certificate trusted? */
   checkTls(): Promise<TlsCheck> {
     return new Promise((resolvePromise, reject) => {
@@ -217,13 +238,14 @@ export class PortalClient {
   }
 
   private request(
-    method: 'GET' | 'POST',
+    method: HttpMethod,
     path: string,
     body: unknown,
     bearer?: string,
-  ): Promise<{ status: number; json: unknown; date: Date | null }> {
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; json: unknown; date: Date | null; etag: string | null }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
-    const headers: Record<string, string> = { accept: 'application/json' }
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders }
     if (payload) {
       headers['content-type'] = 'application/json'
       headers['content-length'] = String(payload.length)
@@ -245,7 +267,8 @@ export class PortalClient {
             json = null
           }
           const date = res.headers.date ? new Date(res.headers.date) : null
-          resolvePromise({ status: res.statusCode ?? 0, json, date: date && !Number.isNaN(date.getTime()) ? date : null })
+          const etag = typeof res.headers.etag === 'string' ? res.headers.etag : null
+          resolvePromise({ status: res.statusCode ?? 0, json, date: date && !Number.isNaN(date.getTime()) ? date : null, etag })
         })
       })
       req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TokenState } from '../../../shared/model'
 import type { DemoCertKind } from '../../../../scripts/demo/manifest'
 import { createTokenFixture, type TokenFixture } from './testing/token-fixture'
-import { createTokenService, resolveWorkerEntry, workerStart, type TokenService } from './token-service'
+import { resolveWorkerEntry, workerStart } from '../worker-entry'
+import { createTokenService, type TokenService } from './token-service'
 import { rejection } from '../../../../tests/support/app-error'
 
 const run = promisify(execFile)
@@ -197,9 +198,9 @@ describe('worker entry', () => {
     const dir = join(fx.dir, 'bundle')
     mkdirSync(dir)
     const base = pathToFileURL(join(dir, 'index.js')).href
-    expect(resolveWorkerEntry(base).pathname).toMatch(/\/token-worker\.ts$/)
+    expect(resolveWorkerEntry('token-worker', base).pathname).toMatch(/\/token-worker\.ts$/)
     writeFileSync(join(dir, 'token-worker.js'), '')
-    expect(resolveWorkerEntry(base).pathname).toBe(join(dir, 'token-worker.js'))
+    expect(resolveWorkerEntry('token-worker', base).pathname).toBe(join(dir, 'token-worker.js'))
     expect(workerStart(new URL('file:///x/token-worker.js'))).toEqual({ target: new URL('file:///x/token-worker.js'), eval: false })
     const ts = workerStart(new URL('file:///x/token-worker.ts'))
     expect(ts.eval).toBe(true)

@@ -1,13 +1,10 @@
 // The token service as the main process sees it: a promise API over the token worker, which owns
 // the PKCS#11 libraries and does every blocking call. Errors come back as AppError; token changes
 // (inserted, removed, PIN flags) arrive as fresh TokenState through onChange.
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { AppError } from '../../../shared/errors'
 import type { TokenState } from '../../../shared/model'
+import { resolveWorkerEntry, workerStart } from '../worker-entry'
 import type { LibraryEntry } from './libraries'
 import type { SignResult } from './pkcs11-module'
 import type { OpTimings, WorkerInit, WorkerMessage, WorkerOp, WorkerOps, WorkerRequest } from './worker-protocol'
@@ -98,44 +95,6 @@ export interface TokenServiceOptions {
   workerEntry?: URL
 }
 
-/**
- * The worker entry: the bundled `token-worker.js` (emitted next to the main bundle's entries;
- * this module itself may sit one level down, in the bundle's chunks/), else the TypeScript
- * source beside this file (development, tests).
- */
-export function resolveWorkerEntry(base: string = import.meta.url): URL {
-  for (const candidate of ['./token-worker.js', '../token-worker.js']) {
-    const js = new URL(candidate, base)
-    if (existsSync(fileURLToPath(js))) return js
-  }
-  return new URL('./token-worker.ts', base)
-}
-
-/** File URL of tsx's ESM API (`register()`), read from tsx's own exports map. */
-function tsxEsmApi(): string {
-  const require = createRequire(import.meta.url)
-  const pkgFile = require.resolve('tsx/package.json')
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> }
-  const rel = pkg.exports?.['./esm/api']?.import?.default
-  if (!rel) throw new Error('tsx has no ./esm/api export')
-  return pathToFileURL(join(dirname(pkgFile), rel)).href
-}
-
-/**
- * How to start the worker. A bundled .js starts as it is. A .ts entry (development, tests) does
- * not: on Node 20 a worker does not get the parent's tsx hooks for its entry module even when it
- * inherits `--import tsx` (verified with tsx 4.23: "Unknown file extension .ts"), so a tiny
- * bootstrap registers tsx in the worker first and then imports the entry.
- */
-export function workerStart(entry: URL): { target: URL | string; eval: boolean } {
-  if (!entry.pathname.endsWith('.ts')) return { target: entry, eval: false }
-  const api = tsxEsmApi()
-  const code =
-    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })` +
-    `.catch((e) => { setImmediate(() => { throw e }) })`
-  return { target: code, eval: true }
-}
-
 interface Pending {
   op: WorkerOp
   resolve: (v: unknown) => void
@@ -186,7 +145,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
   const start = (): void => {
     const createdAt = performance.now()
-    const how = workerStart(options.workerEntry ?? resolveWorkerEntry())
+    const how = workerStart(options.workerEntry ?? resolveWorkerEntry('token-worker', import.meta.url))
     // A bundled worker is plain JavaScript: it must not inherit the parent's loader flags (tsx
     // under the CLI or benchmark costs ~60 ms of start-up); the .ts bootstrap registers its own.
     const w = new Worker(how.target, { eval: how.eval, workerData: init, name: 'token-worker', ...(how.eval ? {} : { execArgv: [] }) })

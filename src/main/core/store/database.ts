@@ -1,0 +1,95 @@
+// Opens the workstation's encrypted SQLite database (SQLite3 Multiple Ciphers, ChaCha20-Poly1305
+// by default): a random 256-bit key, WAL, foreign keys, full fsync on commit so an acknowledged
+// change survives a power cut, then the migrations. A wrong key or a copied file without the key
+// reads as "not a database": STORE_UNAVAILABLE, never a half-open store.
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import Database from 'better-sqlite3-multiple-ciphers'
+import { AppError } from '../../../shared/errors'
+import { migrate } from './migrations'
+
+export type Db = Database.Database
+
+export const KEY_BYTES = 32
+
+export function newStoreKey(): Buffer {
+  return randomBytes(KEY_BYTES)
+}
+
+export interface OpenOptions {
+  /** Migrate only this far (tests of migrations from every earlier version). */
+  schemaVersion?: number
+}
+
+export function openDatabase(file: string, key: Buffer, options: OpenOptions = {}): Db {
+  if (key.length !== KEY_BYTES) throw new AppError('STORE_UNAVAILABLE', {}, `store key must be ${KEY_BYTES} bytes`)
+  let db: Db | null = null
+  try {
+    db = new Database(file)
+    db.pragma(`hexkey='${key.toString('hex')}'`)
+    // Reading the schema proves the key: a wrong one fails here with "file is not a database".
+    db.prepare('SELECT count(*) FROM sqlite_master').get()
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    migrate(db, options.schemaVersion)
+    return db
+  } catch (e) {
+    db?.close()
+    if (e instanceof AppError) throw e
+    throw new AppError('STORE_UNAVAILABLE', {}, `${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  }
+}
+
+/**
+ * Where the key comes from. On the workstation the Electron glue wraps it with safeStorage (the
+ * OS keychain / DPAPI); the Node host (tests, the demo in Chromium) keeps it in a file only its
+ * user can read, or takes it from the environment.
+ */
+export interface StoreKeySource {
+  /** The key, made and saved on first use. */
+  load(): Buffer
+}
+
+/** The Node host's key: LKMR_STORE_KEY (hex) or a 0600 file next to the database. */
+export function fileKeySource(keyFile: string, env: NodeJS.ProcessEnv = process.env): StoreKeySource {
+  return {
+    load() {
+      if (env.LKMR_STORE_KEY) return parseHexKey(env.LKMR_STORE_KEY)
+      if (existsSync(keyFile)) return parseHexKey(readFileSync(keyFile, 'utf8').trim())
+      const key = newStoreKey()
+      writeFileSync(keyFile, key.toString('hex'), { mode: 0o600, flag: 'wx' })
+      chmodSync(keyFile, 0o600)
+      return key
+    },
+  }
+}
+
+/** What Electron's safeStorage offers (the OS keychain, DPAPI or libsecret), as the core needs it. */
+export interface KeyWrapper {
+  isEncryptionAvailable(): boolean
+  encryptString(plain: string): Buffer
+  decryptString(wrapped: Buffer): string
+}
+
+/**
+ * The workstation's key: random, kept in a file only as wrapped by the OS (Signal Desktop's
+ * scheme), so a copied profile folder does not open on another machine or account.
+ */
+export function wrappedKeySource(wrapper: KeyWrapper, keyFile: string): StoreKeySource {
+  return {
+    load() {
+      if (!wrapper.isEncryptionAvailable()) throw new AppError('STORE_UNAVAILABLE', {}, 'OS key protection (safeStorage) is not available')
+      if (existsSync(keyFile)) return parseHexKey(wrapper.decryptString(readFileSync(keyFile)))
+      const key = newStoreKey()
+      writeFileSync(keyFile, wrapper.encryptString(key.toString('hex')), { mode: 0o600, flag: 'wx' })
+      return key
+    },
+  }
+}
+
+export function parseHexKey(hex: string): Buffer {
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new AppError('STORE_UNAVAILABLE', {}, 'store key is not 64 hex digits')
+  return Buffer.from(hex, 'hex')
+}

@@ -1,0 +1,695 @@
+// The local store: FHIR resources as JSON with their search indexes, the outbox of local changes,
+// the audit log and the sync cursor. Synchronous (better-sqlite3); it runs in the store worker so
+// the main process never waits on the disk. Every local change is one transaction: the resources,
+// their indexes, the outbox rows and the audit row commit together or not at all.
+import type { ChangeAction, ChangeState } from '../../../shared/registrar'
+import type { Db } from './database'
+import { appointmentIndex, patientIndex, slotIndex, type Json } from './index-fields'
+import { parseSearchQuery, typoCandidates } from './search-query'
+
+export interface Actor {
+  snils: string
+  name: string
+}
+
+export interface ChangeEntryInput {
+  type: string
+  id: string
+  /** The whole new state (FHIR JSON); local deletes are not offered to users. */
+  body: Json
+}
+
+export interface NewChange {
+  changeId: string
+  action: ChangeAction
+  title: string
+  actor: Actor
+  at: string
+  entries: ChangeEntryInput[]
+  /** Audit line (Russian): what was done. */
+  summary: string
+  /**
+   * Fold into the newest unsent single-entry change of the same resource (a pending or rejected
+   * edit): one request carries the latest state, and fixing a rejected change re-queues it.
+   */
+  fold?: boolean
+}
+
+export interface OutboxEntry {
+  pos: number
+  type: string
+  id: string
+  body: Json
+  /** If-Match version; null: create (If-None-Match: *). */
+  baseVersion: number | null
+}
+
+export interface OutboxChange {
+  seq: number
+  changeId: string
+  revision: number
+  action: ChangeAction
+  entries: OutboxEntry[]
+}
+
+export interface PushedEntry {
+  type: string
+  id: string
+  version: number
+  /** The portal's stored body (with meta), when it answered with one. */
+  body: Json | null
+}
+
+export interface RemoteSide {
+  type: string
+  id: string
+  version: number | null
+  body: Json | null
+}
+
+export interface ProblemRow {
+  changeId: string
+  kind: 'rejected' | 'conflict'
+  action: ChangeAction
+  title: string
+  message: string
+  resourceType: string
+  resourceId: string
+  local: Json | null
+  remote: Json | null
+  slotTaken: boolean
+  createdAt: string
+  by: string
+}
+
+export interface PullEntry {
+  type: string
+  id: string
+  version: number
+  deleted: boolean
+  body: Json | null
+}
+
+export interface PatientRow {
+  id: string
+  displayName: string
+  birthDate: string | null
+  gender: string | null
+  snils: string | null
+  oms: string | null
+  phone: string | null
+  attached: boolean
+  change: ChangeState | null
+}
+
+export interface StoredResource {
+  body: Json
+  version: number | null
+  change: ChangeState | null
+}
+
+const STATE_RANK: Record<ChangeState, number> = { pending: 1, rejected: 2, conflict: 3 }
+
+function worst(states: Array<string | null>): ChangeState | null {
+  let out: ChangeState | null = null
+  for (const s of states) if (s && (out === null || STATE_RANK[s as ChangeState] > STATE_RANK[out])) out = s as ChangeState
+  return out
+}
+
+/** Name matches taken from FTS5 before sorting by name: bounds the work for one-letter queries. */
+const FTS_FETCH_LIMIT = 1000
+
+export class Store {
+  private readonly q: ReturnType<Store['prepare']>
+
+  constructor(readonly db: Db) {
+    this.q = this.prepare()
+  }
+
+  private prepare() {
+    const db = this.db
+    return {
+      resource: db.prepare<[string, string], { rid: number; body: string; version: number | null }>('SELECT rid, body, version FROM resources WHERE type = ? AND id = ?'),
+      upsert: db.prepare<[string, string, string, number | null]>(
+        `INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)
+         ON CONFLICT (type, id) DO UPDATE SET body = excluded.body, version = excluded.version, remote_version = NULL
+         RETURNING rid`,
+      ),
+      setBody: db.prepare<[string, number]>('UPDATE resources SET body = ? WHERE rid = ?'),
+      setVersion: db.prepare<[number | null, number]>('UPDATE resources SET version = ? WHERE rid = ?'),
+      deleteResource: db.prepare<[number]>('DELETE FROM resources WHERE rid = ?'),
+      unsentState: db.prepare<[string, string], { state: string }>(
+        'SELECT c.state FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = ? AND e.id = ?',
+      ),
+      hasUnsent: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM change_entries WHERE type = ? AND id = ? LIMIT 1'),
+      markRemote: db.prepare<[number, number]>('UPDATE resources SET remote_version = max(coalesce(remote_version, 0), ?) WHERE rid = ?'),
+      baseInsert: db.prepare<[number, number | null, string | null]>('INSERT OR IGNORE INTO base_versions (rid, version, body) VALUES (?, ?, ?)'),
+      base: db.prepare<[number], { version: number | null; body: string | null }>('SELECT version, body FROM base_versions WHERE rid = ?'),
+      baseSet: db.prepare<[number | null, string | null, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ?'),
+      baseDelete: db.prepare<[number]>('DELETE FROM base_versions WHERE rid = ?'),
+      ftsDelete: db.prepare<[number]>('DELETE FROM patient_names WHERE rowid = ?'),
+      ftsInsert: db.prepare<[number, string]>('INSERT INTO patient_names (rowid, name) VALUES (?, ?)'),
+      patientIdx: db.prepare<[number, string | null, string | null, string | null, string, string, string | null, string | null, number]>(
+        `INSERT OR REPLACE INTO patient_idx (rid, snils, oms, birth_date, sort_name, display_name, gender, phone, attached)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      appointmentIdx: db.prepare<[number, string | null, string | null, string | null, string | null]>(
+        'INSERT OR REPLACE INTO appointment_idx (rid, start, slot_id, patient_id, status) VALUES (?, ?, ?, ?, ?)',
+      ),
+      slotIdx: db.prepare<[number, string | null, string | null, string | null]>('INSERT OR REPLACE INTO slot_idx (rid, schedule_id, start, status) VALUES (?, ?, ?, ?)'),
+      insertChange: db.prepare<[string, string, string, string, string, string]>(
+        `INSERT INTO changes (change_id, action, title, state, created_at, user_snils, user_name) VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING seq`,
+      ),
+      insertEntry: db.prepare<[number, number, string, string, string]>("INSERT INTO change_entries (change_seq, pos, type, id, op, body) VALUES (?, ?, ?, ?, 'put', ?)"),
+      foldTarget: db.prepare<[string, string], { seq: number; state: string; n: number }>(
+        `SELECT c.seq, c.state, (SELECT count(*) FROM change_entries x WHERE x.change_seq = c.seq) AS n
+         FROM change_entries e JOIN changes c ON c.seq = e.change_seq
+         WHERE e.type = ? AND e.id = ? ORDER BY c.seq DESC LIMIT 1`,
+      ),
+      foldInto: db.prepare<[number]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL WHERE seq = ?"),
+      foldBody: db.prepare<[string, number]>('UPDATE change_entries SET body = ? WHERE change_seq = ?'),
+      audit: db.prepare<[string, string, string, string, string, string, string]>(
+        'INSERT INTO audit (at, user_snils, user_name, action, type, id, summary) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      state: db.prepare<[string], { value: string }>('SELECT value FROM sync_state WHERE key = ?'),
+      setState: db.prepare<[string, string]>('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      change: db.prepare<[string], ChangeRow>('SELECT * FROM changes WHERE change_id = ?'),
+      changeBySeq: db.prepare<[number], ChangeRow>('SELECT * FROM changes WHERE seq = ?'),
+      entriesOf: db.prepare<[number], EntryRow>('SELECT pos, type, id, body FROM change_entries WHERE change_seq = ? ORDER BY pos'),
+      deleteChange: db.prepare<[number]>('DELETE FROM changes WHERE seq = ?'),
+    }
+  }
+
+  // --- state -----------------------------------------------------------------------------------
+
+  getState(key: string): string | null {
+    return this.q.state.get(key)?.value ?? null
+  }
+
+  setState(key: string, value: string): void {
+    this.q.setState.run(key, value)
+  }
+
+  // --- reads -----------------------------------------------------------------------------------
+
+  get(type: string, id: string): StoredResource | null {
+    const row = this.q.resource.get(type, id)
+    if (!row) return null
+    return { body: JSON.parse(row.body) as Json, version: row.version, change: this.changeStateOf(type, id) }
+  }
+
+  changeStateOf(type: string, id: string): ChangeState | null {
+    return worst(this.q.unsentState.all(type, id).map((r) => r.state))
+  }
+
+  listByType(type: string, limit = 5000): Json[] {
+    return this.db
+      .prepare<[string, number], { body: string }>('SELECT body FROM resources WHERE type = ? LIMIT ?')
+      .all(type, limit)
+      .map((r) => JSON.parse(r.body) as Json)
+  }
+
+  /** As-you-type patient search: a name (FTS5 prefix, then one typo forgiven), СНИЛС, ОМС or a birth date. */
+  searchPatients(text: string, limit: number): { kind: ReturnType<typeof parseSearchQuery>['kind']; rows: PatientRow[] } {
+    const query = parseSearchQuery(text)
+    const select = `SELECT r.id, p.display_name, p.birth_date, p.gender, p.snils, p.oms, p.phone, p.attached,
+      (SELECT max(CASE c.state WHEN 'conflict' THEN 3 WHEN 'rejected' THEN 2 ELSE 1 END)
+         FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = 'Patient' AND e.id = r.id) AS change_rank
+      FROM patient_idx p JOIN resources r ON r.rid = p.rid`
+    let rows: RawPatientRow[] = []
+    switch (query.kind) {
+      case 'empty':
+        break
+      case 'birthDate':
+        rows = this.db.prepare<[string, number], RawPatientRow>(`${select} WHERE p.birth_date = ? ORDER BY p.sort_name LIMIT ?`).all(query.value, limit)
+        break
+      case 'snils':
+      case 'oms': {
+        const col = query.kind === 'snils' ? 'snils' : 'oms'
+        rows = this.db
+          .prepare<[string, string, number], RawPatientRow>(`${select} WHERE p.${col} >= ? AND p.${col} < ? ORDER BY p.${col} LIMIT ?`)
+          .all(query.value, upperBound(query.value), limit)
+        break
+      }
+      case 'name': {
+        let match = ftsMatch(query.words.map((w) => [w]))
+        rows = this.nameRows(select, match, limit)
+        if (rows.length === 0) {
+          // Nothing as typed: forgive one typo in each word of four letters or more.
+          const alternatives = query.words.map((w) => (w.length >= 4 ? [w, ...typoCandidates(w, (lo, hi) => this.vocab(lo, hi))] : [w]))
+          if (alternatives.some((a) => a.length > 1)) {
+            match = ftsMatch(alternatives)
+            rows = this.nameRows(select, match, limit)
+          }
+        }
+        break
+      }
+    }
+    return { kind: query.kind, rows: rows.map(toPatientRow) }
+  }
+
+  private nameRows(select: string, match: string, limit: number): RawPatientRow[] {
+    return this.db
+      .prepare<[string, number, number], RawPatientRow>(
+        `WITH m AS (SELECT rowid FROM patient_names WHERE patient_names MATCH ? LIMIT ?)
+         ${select} JOIN m ON m.rowid = p.rid ORDER BY p.sort_name LIMIT ?`,
+      )
+      .all(match, FTS_FETCH_LIMIT, limit)
+  }
+
+  private vocab(lo: string, hi: string): string[] {
+    return this.db.prepare<[string, string], { term: string }>('SELECT term FROM patient_vocab WHERE term >= ? AND term < ? LIMIT 2000').all(lo, hi).map((r) => r.term)
+  }
+
+  /** Appointments of a patient, soonest first. */
+  appointmentsOfPatient(patientId: string): StoredResource[] {
+    return this.bodies(
+      this.db.prepare<[string], { type: string; id: string; body: string; version: number | null }>(
+        `SELECT r.type, r.id, r.body, r.version FROM appointment_idx a JOIN resources r ON r.rid = a.rid WHERE a.patient_id = ? ORDER BY a.start`,
+      ).all(patientId),
+    )
+  }
+
+  /** Slots of a schedule in [from, to) (ISO instants compared as text: same offset form). */
+  slotsOf(scheduleId: string, from: string, to: string): StoredResource[] {
+    return this.bodies(
+      this.db.prepare<[string, string, string], { type: string; id: string; body: string; version: number | null }>(
+        `SELECT r.type, r.id, r.body, r.version FROM slot_idx s JOIN resources r ON r.rid = s.rid
+         WHERE s.schedule_id = ? AND s.start >= ? AND s.start < ? ORDER BY s.start`,
+      ).all(scheduleId, from, to),
+    )
+  }
+
+  /** Appointments (any status) that hold one of these slots. */
+  appointmentsOfSlots(slotIds: string[]): StoredResource[] {
+    if (slotIds.length === 0) return []
+    return this.bodies(
+      this.db.prepare<string[], { type: string; id: string; body: string; version: number | null }>(
+        `SELECT r.type, r.id, r.body, r.version FROM appointment_idx a JOIN resources r ON r.rid = a.rid
+         WHERE a.slot_id IN (${slotIds.map(() => '?').join(',')})`,
+      ).all(...slotIds),
+    )
+  }
+
+  private bodies(rows: Array<{ type: string; id: string; body: string; version: number | null }>): StoredResource[] {
+    return rows.map((r) => ({ body: JSON.parse(r.body) as Json, version: r.version, change: this.changeStateOf(r.type, r.id) }))
+  }
+
+  // --- local changes ---------------------------------------------------------------------------
+
+  /** A user's action: the new states, the outbox rows and the audit line, in one transaction. */
+  commitChange(change: NewChange): void {
+    this.db.transaction(() => {
+      const folded = change.fold && change.entries.length === 1 ? this.tryFold(change) : false
+      for (const e of change.entries) this.writeLocal(e.type, e.id, e.body)
+      if (!folded) {
+        const { seq } = this.q.insertChange.get(change.changeId, change.action, change.title, change.at, change.actor.snils, change.actor.name) as { seq: number }
+        change.entries.forEach((e, pos) => this.q.insertEntry.run(seq, pos, e.type, e.id, JSON.stringify(e.body)))
+      }
+      for (const e of change.entries) this.q.audit.run(change.at, change.actor.snils, change.actor.name, change.action, e.type, e.id, change.summary)
+    }).immediate()
+  }
+
+  private tryFold(change: NewChange): boolean {
+    const e = change.entries[0]!
+    const target = this.q.foldTarget.get(e.type, e.id)
+    if (!target || target.n !== 1 || target.state === 'conflict') return false
+    this.q.foldInto.run(target.seq)
+    this.q.foldBody.run(JSON.stringify(e.body), target.seq)
+    return true
+  }
+
+  /** The local state of one resource; the portal's state under it is kept once, for a later discard. */
+  private writeLocal(type: string, id: string, body: Json): void {
+    const existing = this.q.resource.get(type, id)
+    if (!this.q.hasUnsent.get(type, id)) {
+      if (existing) this.q.baseInsert.run(existing.rid, existing.version, existing.body)
+    }
+    const json = JSON.stringify(body)
+    let rid: number
+    if (existing) {
+      this.q.setBody.run(json, existing.rid)
+      rid = existing.rid
+    } else {
+      rid = (this.q.upsert.get(type, id, json, null) as { rid: number }).rid
+      this.q.baseInsert.run(rid, null, null)
+    }
+    this.index(rid, type, body, existing !== undefined)
+  }
+
+  private index(rid: number, type: string, body: Json, replacing: boolean): void {
+    switch (type) {
+      case 'Patient': {
+        const p = patientIndex(body)
+        if (replacing) this.q.ftsDelete.run(rid)
+        this.q.ftsInsert.run(rid, p.names)
+        this.q.patientIdx.run(rid, p.snils, p.oms, p.birthDate, p.sortName, p.displayName, p.gender, p.phone, p.attached ? 1 : 0)
+        break
+      }
+      case 'Appointment': {
+        const a = appointmentIndex(body)
+        this.q.appointmentIdx.run(rid, a.start, a.slotId, a.patientId, a.status)
+        break
+      }
+      case 'Slot': {
+        const s = slotIndex(body)
+        this.q.slotIdx.run(rid, s.scheduleId, s.start, s.status)
+        break
+      }
+    }
+  }
+
+  private removeLocal(rid: number, type: string): void {
+    if (type === 'Patient') this.q.ftsDelete.run(rid)
+    this.q.deleteResource.run(rid)
+  }
+
+  // --- the outbox, for push --------------------------------------------------------------------
+
+  /**
+   * The next changes to send, oldest first, at most one per resource (a later change of the same
+   * resource waits for the answer to the earlier one). A change touching a resource whose earlier
+   * change was rejected or is in conflict waits until that one is settled: it builds on it.
+   */
+  nextChanges(limit: number): OutboxChange[] {
+    const rows = this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq').iterate()
+    const taken = new Set<string>()
+    const out: OutboxChange[] = []
+    for (const c of rows) {
+      const entries = this.q.entriesOf.all(c.seq)
+      const keys = entries.map((e) => `${e.type}/${e.id}`)
+      const blocked = keys.some((k) => taken.has(k))
+      for (const k of keys) taken.add(k)
+      if (c.state !== 'pending' || blocked) continue
+      out.push({
+        seq: c.seq,
+        changeId: c.change_id,
+        revision: c.revision,
+        action: c.action as ChangeAction,
+        entries: entries.map((e) => ({ pos: e.pos, type: e.type, id: e.id, body: JSON.parse(e.body!) as Json, baseVersion: this.q.resource.get(e.type, e.id)?.version ?? null })),
+      })
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  /** The portal took the change: the resources move to the versions it made. */
+  ackChange(seq: number, revision: number, pushed: PushedEntry[]): void {
+    this.db.transaction(() => {
+      const c = this.q.changeBySeq.get(seq)
+      if (!c) return
+      const settled = c.revision === revision
+      if (settled) this.q.deleteChange.run(seq)
+      for (const p of pushed) {
+        const row = this.q.resource.get(p.type, p.id)
+        if (!row) continue
+        if (this.q.hasUnsent.get(p.type, p.id)) {
+          // More local changes build on this one: they go with If-Match of the version just made.
+          this.q.setVersion.run(p.version, row.rid)
+          this.q.baseSet.run(p.version, p.body ? JSON.stringify(p.body) : row.body, row.rid)
+        } else {
+          this.q.baseDelete.run(row.rid)
+          this.q.upsert.run(p.type, p.id, p.body ? JSON.stringify(p.body) : row.body, p.version)
+          if (p.body) this.index(row.rid, p.type, p.body, true)
+        }
+      }
+    }).immediate()
+  }
+
+  /** The portal refused the change (validation, access): it stays, with the portal's words. */
+  rejectChange(seq: number, revision: number, message: string): void {
+    this.db
+      .prepare<[string, number, number]>("UPDATE changes SET state = 'rejected', message = ? WHERE seq = ? AND revision = ?")
+      .run(message, seq, revision)
+  }
+
+  /** Someone else changed a resource first: both versions are kept for the user to settle. */
+  conflictChange(seq: number, revision: number, remote: RemoteSide, message: string, slotTaken: boolean): void {
+    this.db
+      .prepare<[string, string, string, number | null, string | null, number, number, number]>(
+        `UPDATE changes SET state = 'conflict', message = ?, remote_type = ?, remote_id = ?, remote_version = ?, remote_body = ?, slot_taken = ?
+         WHERE seq = ? AND revision = ?`,
+      )
+      .run(message, remote.type, remote.id, remote.version, remote.body ? JSON.stringify(remote.body) : null, slotTaken ? 1 : 0, seq, revision)
+  }
+
+  counts(): { pending: number; rejected: number; conflicts: number } {
+    const rows = this.db.prepare<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM changes GROUP BY state').all()
+    const n = (s: string) => rows.find((r) => r.state === s)?.n ?? 0
+    return { pending: n('pending'), rejected: n('rejected'), conflicts: n('conflict') }
+  }
+
+  problems(): ProblemRow[] {
+    return this.db
+      .prepare<[], ChangeRow>("SELECT * FROM changes WHERE state IN ('rejected', 'conflict') ORDER BY seq")
+      .all()
+      .map((c) => {
+        const entries = this.q.entriesOf.all(c.seq)
+        const focus = (c.remote_type && entries.find((e) => e.type === c.remote_type && e.id === c.remote_id)) || entries[0]!
+        return {
+          changeId: c.change_id,
+          kind: c.state as 'rejected' | 'conflict',
+          action: c.action as ChangeAction,
+          title: c.title,
+          message: c.message ?? '',
+          resourceType: focus.type,
+          resourceId: focus.id,
+          local: focus.body ? (JSON.parse(focus.body) as Json) : null,
+          remote: c.remote_body ? (JSON.parse(c.remote_body) as Json) : null,
+          slotTaken: c.slot_taken === 1,
+          createdAt: c.created_at,
+          by: c.user_name,
+        }
+      })
+  }
+
+  change(changeId: string): { seq: number; state: ChangeState; action: ChangeAction; entries: ChangeEntryInput[]; remote: RemoteSide | null } | null {
+    const c = this.q.change.get(changeId)
+    if (!c) return null
+    return {
+      seq: c.seq,
+      state: c.state as ChangeState,
+      action: c.action as ChangeAction,
+      entries: this.q.entriesOf.all(c.seq).map((e) => ({ type: e.type, id: e.id, body: JSON.parse(e.body!) as Json })),
+      remote: c.remote_type ? { type: c.remote_type, id: c.remote_id!, version: c.remote_version, body: c.remote_body ? (JSON.parse(c.remote_body) as Json) : null } : null,
+    }
+  }
+
+  /** The unsent change that creates or books this resource, if any (its newest). */
+  unsentChangeOf(type: string, id: string): { changeId: string; action: ChangeAction; state: ChangeState } | null {
+    const row = this.db
+      .prepare<[string, string], { change_id: string; action: string; state: string }>(
+        'SELECT c.change_id, c.action, c.state FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = ? AND e.id = ? ORDER BY c.seq DESC LIMIT 1',
+      )
+      .get(type, id)
+    return row ? { changeId: row.change_id, action: row.action as ChangeAction, state: row.state as ChangeState } : null
+  }
+
+  /**
+   * Settles a conflict by keeping a local state (ours or a merge): it is sent again over the
+   * portal's version the user saw.
+   */
+  resolveKeep(changeId: string, body: Json | null, actor: Actor, at: string, summary: string): void {
+    this.db.transaction(() => {
+      const c = this.q.change.get(changeId)
+      if (!c || c.state !== 'conflict' || !c.remote_type) return
+      const row = this.q.resource.get(c.remote_type, c.remote_id!)
+      if (row) {
+        this.q.setVersion.run(c.remote_version, row.rid)
+        this.q.baseSet.run(c.remote_version, c.remote_body, row.rid)
+        if (body) {
+          const json = JSON.stringify(body)
+          this.q.setBody.run(json, row.rid)
+          this.index(row.rid, c.remote_type, body, true)
+          this.db.prepare<[string, number, string, string]>('UPDATE change_entries SET body = ? WHERE change_seq = ? AND type = ? AND id = ?').run(json, c.seq, c.remote_type, c.remote_id!)
+        }
+      }
+      this.db.prepare<[number]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL, remote_type = NULL, remote_id = NULL, remote_version = NULL, remote_body = NULL, slot_taken = 0 WHERE seq = ?").run(c.seq)
+      this.q.audit.run(at, actor.snils, actor.name, 'sync.resolve', c.remote_type, c.remote_id!, summary)
+    }).immediate()
+  }
+
+  /**
+   * Drops a change and every later unsent change of the same resources (they build on it): their
+   * resources go back to the portal's state — the one the conflict showed, if there was one.
+   */
+  discard(changeId: string, actor: Actor, at: string, summary: string): void {
+    this.db.transaction(() => {
+      const c = this.q.change.get(changeId)
+      if (!c) return
+      const keys = new Set(this.q.entriesOf.all(c.seq).map((e) => `${e.type}/${e.id}`))
+      const later = this.db.prepare<[number], { seq: number }>('SELECT seq FROM changes WHERE seq > ? ORDER BY seq').all(c.seq)
+      const drop = [c.seq]
+      for (const l of later) {
+        const ks = this.q.entriesOf.all(l.seq).map((e) => `${e.type}/${e.id}`)
+        if (ks.some((k) => keys.has(k))) {
+          drop.push(l.seq)
+          for (const k of ks) keys.add(k)
+        }
+      }
+      for (const seq of drop) this.q.deleteChange.run(seq)
+      for (const key of keys) {
+        const [type, id] = key.split('/') as [string, string]
+        const row = this.q.resource.get(type, id)
+        if (!row || this.q.hasUnsent.get(type, id)) continue
+        const remote = c.remote_type === type && c.remote_id === id && c.remote_body ? { version: c.remote_version, body: c.remote_body } : null
+        const base = remote ?? this.q.base.get(row.rid) ?? { version: row.version, body: row.body }
+        this.q.baseDelete.run(row.rid)
+        if (base.body === null) this.removeLocal(row.rid, type)
+        else {
+          this.q.upsert.run(type, id, base.body, base.version)
+          this.index(row.rid, type, JSON.parse(base.body) as Json, true)
+        }
+        this.q.audit.run(at, actor.snils, actor.name, 'sync.discard', type, id, summary)
+      }
+    }).immediate()
+  }
+
+  /** A rejected change goes back to the queue as it is (the user fixed what it points at, or the portal was wrong). */
+  retry(changeId: string): void {
+    this.db.prepare<[string]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL WHERE change_id = ? AND state = 'rejected'").run(changeId)
+  }
+
+  // --- pull ------------------------------------------------------------------------------------
+
+  /**
+   * One history page: applied with the cursor after it in one transaction, so a crash leaves
+   * either the whole page and its cursor or neither. Versions not newer than ours are skipped
+   * (pages overlap on resume); resources with unsent local changes keep ours.
+   */
+  applyPull(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
+    let applied = 0
+    let skipped = 0
+    let kept = 0
+    this.db.transaction(() => {
+      for (const e of entries) {
+        const row = this.q.resource.get(e.type, e.id)
+        if (row && row.version !== null && row.version >= e.version) {
+          skipped++
+          continue
+        }
+        if (this.q.hasUnsent.get(e.type, e.id)) {
+          if (row) this.q.markRemote.run(e.version, row.rid)
+          kept++
+          continue
+        }
+        applied++
+        if (e.deleted || !e.body) {
+          if (row) this.removeLocal(row.rid, e.type)
+          continue
+        }
+        const rid = (this.q.upsert.get(e.type, e.id, JSON.stringify(e.body), e.version) as { rid: number }).rid
+        this.index(rid, e.type, e.body, row !== undefined)
+      }
+      this.q.setState.run(cursorKey, cursor)
+    }).immediate()
+    return { applied, skipped, kept }
+  }
+
+  // --- audit -----------------------------------------------------------------------------------
+
+  auditList(resourceId: string | null, limit: number): Array<{ at: string; user: string; action: string; resourceType: string; resourceId: string; summary: string }> {
+    const rows = resourceId
+      ? this.db.prepare<[string, number], AuditRow>('SELECT * FROM audit WHERE id = ? ORDER BY seq DESC LIMIT ?').all(resourceId, limit)
+      : this.db.prepare<[number], AuditRow>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit)
+    return rows.map((r) => ({ at: r.at, user: r.user_name, action: r.action, resourceType: r.type, resourceId: r.id, summary: r.summary }))
+  }
+
+  addAudit(at: string, actor: Actor, action: string, type: string, id: string, summary: string): void {
+    this.q.audit.run(at, actor.snils, actor.name, action, type, id, summary)
+  }
+
+  // --- offline login ----------------------------------------------------------------------------
+
+  getOfflineCredential(loginKey: string): { userJson: string; verifier: string; verifiedAt: string } | null {
+    const row = this.db
+      .prepare<[string], { user_json: string; verifier: string; verified_at: string }>('SELECT user_json, verifier, verified_at FROM offline_credentials WHERE login_key = ?')
+      .get(loginKey)
+    return row ? { userJson: row.user_json, verifier: row.verifier, verifiedAt: row.verified_at } : null
+  }
+
+  putOfflineCredential(loginKey: string, userJson: string, verifier: string, verifiedAt: string): void {
+    this.db
+      .prepare<[string, string, string, string]>(
+        `INSERT INTO offline_credentials (login_key, user_json, verifier, verified_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (login_key) DO UPDATE SET user_json = excluded.user_json, verifier = excluded.verifier, verified_at = excluded.verified_at`,
+      )
+      .run(loginKey, userJson, verifier, verifiedAt)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
+
+interface ChangeRow {
+  seq: number
+  change_id: string
+  action: string
+  title: string
+  state: string
+  revision: number
+  created_at: string
+  user_snils: string
+  user_name: string
+  message: string | null
+  remote_type: string | null
+  remote_id: string | null
+  remote_version: number | null
+  remote_body: string | null
+  slot_taken: number
+}
+
+interface EntryRow {
+  pos: number
+  type: string
+  id: string
+  body: string | null
+}
+
+interface AuditRow {
+  at: string
+  user_name: string
+  action: string
+  type: string
+  id: string
+  summary: string
+}
+
+interface RawPatientRow {
+  id: string
+  display_name: string
+  birth_date: string | null
+  gender: string | null
+  snils: string | null
+  oms: string | null
+  phone: string | null
+  attached: number
+  change_rank: number | null
+}
+
+const RANK_STATE: Record<number, ChangeState> = { 1: 'pending', 2: 'rejected', 3: 'conflict' }
+
+function toPatientRow(r: RawPatientRow): PatientRow {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    birthDate: r.birth_date,
+    gender: r.gender,
+    snils: r.snils,
+    oms: r.oms,
+    phone: r.phone,
+    attached: r.attached === 1,
+    change: r.change_rank ? RANK_STATE[r.change_rank]! : null,
+  }
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+function upperBound(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+}
+
+/** FTS5 query: every word group must match; a group is one or more prefixes (typo alternatives). */
+function ftsMatch(groups: string[][]): string {
+  return groups.map((g) => `(${g.map((w) => `"${w.replace(/"/g, '""')}"*`).join(' OR ')})`).join(' AND ')
+}

@@ -1,0 +1,351 @@
+// The sync engine: pulls the portal's system history from the stored cursor, then pushes the
+// outbox in order. One run at a time; runs on a schedule, on demand and soon after a local change;
+// backs off while the portal is unreachable. It never drops a change: a refused one is kept with
+// the portal's message, a 412 is either our own earlier write (acknowledged) or a conflict kept
+// with both versions. Status is published after every step.
+import { AppError, toAppError, type AppErrorData } from '../../../shared/errors'
+import type { SyncStatus } from '../../../shared/registrar'
+import type { FhirAnswer } from '../portal/portal-client'
+import type { Json } from '../store/index-fields'
+import type { OutboxChange, PushedEntry, Store } from '../store/store'
+import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag, type EntryResponse } from './fhir-wire'
+
+/** The store calls the engine makes, asynchronous (the store lives in a worker). */
+export type SyncStore = {
+  [K in 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'rejectChange' | 'conflictChange' | 'counts']: (
+    ...args: Parameters<Store[K]>
+  ) => Promise<ReturnType<Store[K]>>
+}
+
+export type FhirCall = (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, headers?: Record<string, string>) => Promise<FhirAnswer>
+
+export interface SyncEngineOptions {
+  store: SyncStore
+  /** A FHIR call with the session's token; SESSION_EXPIRED when there is no usable session. */
+  fhir: FhirCall
+  /** Is the portal there at all (for telling "offline" from "log in again")? */
+  probe: () => Promise<boolean>
+  onStatus?: (status: SyncStatus) => void
+  onDataChanged?: (types: string[]) => void
+  log?: (line: string) => void
+  pageSize?: number
+  batchSize?: number
+  intervalMs?: number
+  backoffMinMs?: number
+  backoffMaxMs?: number
+  /** Wait after a local change before pushing (several quick edits go in one request). */
+  nudgeDelayMs?: number
+}
+
+export const CURSOR_KEY = 'history.cursor'
+const LAST_SYNC_KEY = 'history.lastSyncAt'
+
+class Transient extends Error {}
+
+export class SyncEngine {
+  private status: SyncStatus = {
+    online: false,
+    phase: 'idle',
+    pending: 0,
+    rejected: 0,
+    conflicts: 0,
+    lastSyncAt: null,
+    lastError: null,
+    progress: null,
+    nextAttemptAt: null,
+  }
+  private running: Promise<void> | null = null
+  private again = false
+  private timer: NodeJS.Timeout | null = null
+  private failures = 0
+  private started = false
+  private readonly o: Required<Omit<SyncEngineOptions, 'onStatus' | 'onDataChanged' | 'log'>> & Pick<SyncEngineOptions, 'onStatus' | 'onDataChanged' | 'log'>
+
+  constructor(options: SyncEngineOptions) {
+    this.o = {
+      pageSize: 1000,
+      batchSize: 500,
+      intervalMs: 30_000,
+      backoffMinMs: 2_000,
+      backoffMaxMs: 60_000,
+      nudgeDelayMs: 300,
+      ...options,
+    }
+  }
+
+  current(): SyncStatus {
+    return { ...this.status }
+  }
+
+  /** Starts the schedule (after login). The first run starts now. */
+  async start(): Promise<void> {
+    this.started = true
+    this.status.lastSyncAt = await this.o.store.getState(LAST_SYNC_KEY)
+    await this.refreshCounts()
+    this.schedule(0)
+  }
+
+  stop(): void {
+    this.started = false
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.status.nextAttemptAt = null
+  }
+
+  /** A local change was committed: push soon. */
+  nudge(): void {
+    void this.refreshCounts().then(() => this.publish())
+    if (this.started) this.schedule(this.o.nudgeDelayMs)
+  }
+
+  /** Sync now and answer when that run has ended. */
+  async syncNow(): Promise<SyncStatus> {
+    if (this.running) {
+      this.again = true
+      await this.running
+    }
+    if (!this.running) await this.run()
+    else await this.running
+    return this.current()
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.started) return
+    if (this.timer) clearTimeout(this.timer)
+    this.status.nextAttemptAt = new Date(Date.now() + delayMs).toISOString()
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.run()
+    }, delayMs)
+    this.timer.unref?.()
+  }
+
+  private run(): Promise<void> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = (async () => {
+      do {
+        this.again = false
+        await this.runOnce()
+      } while (this.again)
+    })().finally(() => {
+      this.running = null
+    })
+    return this.running
+  }
+
+  private async runOnce(): Promise<void> {
+    try {
+      await this.pull()
+      await this.push()
+      this.failures = 0
+      const at = new Date().toISOString()
+      await this.o.store.setState(LAST_SYNC_KEY, at)
+      this.set({ online: true, phase: 'idle', lastSyncAt: at, lastError: null, progress: null })
+      this.schedule(this.o.intervalMs)
+    } catch (e) {
+      await this.failed(e)
+    } finally {
+      await this.refreshCounts()
+      this.publish()
+    }
+  }
+
+  private async failed(e: unknown): Promise<void> {
+    const err = e instanceof Transient ? new AppError('PORTAL_UNREACHABLE', {}, e.message) : toAppError(e)
+    this.o.log?.(`sync failed: ${err.code}${err.details ? ` (${err.details})` : ''}`)
+    const data: AppErrorData = err.toData()
+    if (err.code === 'SESSION_EXPIRED' || err.code === 'OFFLINE_SESSION') {
+      const reachable = await this.o.probe().catch(() => false)
+      this.set({ online: reachable, phase: reachable ? 'needsLogin' : 'offline', lastError: data, progress: null })
+    } else if (err.code === 'PORTAL_UNREACHABLE' || err.code === 'PORTAL_TLS_UNTRUSTED') {
+      this.set({ online: false, phase: 'offline', lastError: data, progress: null })
+    } else {
+      this.set({ phase: 'error', lastError: data, progress: null })
+    }
+    this.failures++
+    const delay = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.failures - 1, 10))
+    this.schedule(delay)
+  }
+
+  // --- pull --------------------------------------------------------------------------------------
+
+  private async pull(): Promise<void> {
+    let cursor = (await this.o.store.getState(CURSOR_KEY)) ?? '0.0'
+    this.set({ phase: 'pulling', progress: { done: 0, total: null } })
+    const fetchPage = async (from: string) => {
+      const answer = await this.o.fhir('GET', `/_history?_count=${this.o.pageSize}&_cursor=${encodeURIComponent(from)}`, undefined)
+      this.expectOk(answer, 'history')
+      return readHistoryPage(answer.json)
+    }
+    let done = 0
+    let next = fetchPage(cursor)
+    const types = new Set<string>()
+    for (;;) {
+      const page = await next
+      // The next page is on its way while this one is written.
+      if (page.more) {
+        next = fetchPage(page.cursor)
+        next.catch(() => {})
+      }
+      const result = await this.o.store.applyPull(page.entries, CURSOR_KEY, page.cursor)
+      cursor = page.cursor
+      done += page.entries.length
+      for (const e of page.entries) types.add(e.type)
+      this.set({ online: true, progress: { done, total: null } })
+      this.publish()
+      if (result.applied > 0 && !page.more) this.o.onDataChanged?.([...types])
+      if (!page.more) break
+    }
+    if (done > 0 && types.size > 0) this.o.onDataChanged?.([...types])
+  }
+
+  // --- push --------------------------------------------------------------------------------------
+
+  private async push(): Promise<void> {
+    const counts = await this.o.store.counts()
+    const total = counts.pending
+    if (total === 0) return
+    this.set({ phase: 'pushing', progress: { done: 0, total } })
+    this.publish()
+    let done = 0
+    const touched = new Set<string>()
+    for (;;) {
+      const changes = await this.o.store.nextChanges(this.o.batchSize)
+      if (changes.length === 0) break
+      // In order: runs of one-resource changes go as a batch, a multi-resource change (a booking:
+      // the slot and the appointment) as a transaction of its own.
+      let singles: OutboxChange[] = []
+      const flush = async () => {
+        if (singles.length > 0) await this.pushBatch(singles)
+        singles = []
+      }
+      for (const c of changes) {
+        for (const e of c.entries) touched.add(e.type)
+        if (c.entries.length === 1) singles.push(c)
+        else {
+          await flush()
+          await this.pushTransaction(c)
+        }
+      }
+      await flush()
+      done += changes.length
+      this.set({ progress: { done: Math.min(done, total), total } })
+      this.publish()
+    }
+    if (touched.size > 0) this.o.onDataChanged?.([...touched])
+  }
+
+  private entryRequest(e: OutboxChange['entries'][number]): Json {
+    return {
+      resource: e.body,
+      request: {
+        method: 'PUT',
+        url: `${e.type}/${e.id}`,
+        ...(e.baseVersion === null ? { ifNoneMatch: '*' } : { ifMatch: `W/"${e.baseVersion}"` }),
+      },
+    }
+  }
+
+  private async pushBatch(changes: OutboxChange[]): Promise<void> {
+    const bundle = { resourceType: 'Bundle', type: 'batch', entry: changes.map((c) => this.entryRequest(c.entries[0]!)) }
+    const answer = await this.o.fhir('POST', '', bundle)
+    this.expectOk(answer, 'batch')
+    let responses: EntryResponse[]
+    try {
+      responses = readBundleResponse(answer.json, changes.length)
+    } catch (e) {
+      throw new Transient(`unreadable batch response: ${(e as Error).message}`)
+    }
+    for (const [i, c] of changes.entries()) await this.settle(c, responses[i]!)
+  }
+
+  private async pushTransaction(change: OutboxChange): Promise<void> {
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: change.entries.map((e) => this.entryRequest(e)) }
+    const answer = await this.o.fhir('POST', '', bundle)
+    if (answer.status === 200) {
+      let responses: EntryResponse[]
+      try {
+        responses = readBundleResponse(answer.json, change.entries.length)
+      } catch (e) {
+        throw new Transient(`unreadable transaction response: ${(e as Error).message}`)
+      }
+      await this.o.store.ackChange(change.seq, change.revision, change.entries.map((e, i) => pushed(e, responses[i]!)))
+      return
+    }
+    await this.settle(change, { status: answer.status, version: null, resource: null, outcome: answer.json })
+  }
+
+  /** One change's answer: taken, refused, a 412 to look into, or a failure to retry later. */
+  private async settle(change: OutboxChange, r: EntryResponse): Promise<void> {
+    if (r.status === 200 || r.status === 201) {
+      await this.o.store.ackChange(change.seq, change.revision, [pushed(change.entries[0]!, r)])
+      return
+    }
+    if (r.status === 412 || r.status === 409) return this.preconditionFailed(change)
+    if (r.status === 401) throw new AppError('SESSION_EXPIRED', {}, 'portal refused the session during push')
+    if (r.status === 429 || r.status >= 500 || r.status === 0) throw new Transient(`portal answered ${r.status} to a push`)
+    await this.o.store.rejectChange(change.seq, change.revision, outcomeText(r.outcome))
+  }
+
+  /**
+   * A version check failed. If the portal already holds exactly what we sent, an earlier push of
+   * this change landed and only its answer was lost: acknowledge it. Otherwise someone else wrote
+   * first: keep both sides for the user.
+   */
+  private async preconditionFailed(change: OutboxChange): Promise<void> {
+    const remote: PushedEntry[] = []
+    for (const e of change.entries) {
+      const answer = await this.o.fhir('GET', `/${e.type}/${e.id}`, undefined)
+      if (answer.status === 401) throw new AppError('SESSION_EXPIRED', {}, 'portal refused the session during push')
+      if (answer.status >= 500 || answer.status === 429) throw new Transient(`portal answered ${answer.status} to a read`)
+      const body = answer.status === 200 ? (answer.json as Json) : null
+      const version = body ? (versionOfEtag(answer.etag) ?? Number((body.meta as Json | undefined)?.versionId ?? NaN)) : null
+      if (!body || !sameContent(body, e.body)) {
+        const slotTaken = e.type === 'Slot' && (change.action === 'appointment.book' || change.action === 'appointment.move')
+        const message = slotTaken
+          ? 'Это время уже занято: другой регистратор записал на него пациента раньше.'
+          : body
+            ? 'Запись изменена на портале другим пользователем, пока ваши изменения ждали отправки.'
+            : 'Запись удалена на портале, пока ваши изменения ждали отправки.'
+        await this.o.store.conflictChange(change.seq, change.revision, { type: e.type, id: e.id, version: Number.isFinite(version) ? version : null, body }, message, slotTaken)
+        return
+      }
+      remote.push({ type: e.type, id: e.id, version: version!, body })
+    }
+    await this.o.store.ackChange(change.seq, change.revision, remote)
+  }
+
+  private expectOk(answer: FhirAnswer, what: string): void {
+    if (answer.status === 200) return
+    if (answer.status === 401) throw new AppError('SESSION_EXPIRED', {}, `portal refused the session (${what})`)
+    if (answer.status === 403) throw new AppError('ACCESS_DENIED', {}, `${what}: ${outcomeText(answer.json)}`)
+    throw new Transient(`portal answered ${answer.status} to ${what}`)
+  }
+
+  // --- status ------------------------------------------------------------------------------------
+
+  private async refreshCounts(): Promise<void> {
+    try {
+      Object.assign(this.status, await this.o.store.counts())
+    } catch {
+      // The store closing during shutdown: the counts shown stay as they were.
+    }
+  }
+
+  private set(patch: Partial<SyncStatus>): void {
+    Object.assign(this.status, patch)
+  }
+
+  private publish(): void {
+    this.o.onStatus?.(this.current())
+  }
+}
+
+function pushed(e: OutboxChange['entries'][number], r: EntryResponse): PushedEntry {
+  const version = r.version ?? Number((r.resource?.meta as Json | undefined)?.versionId ?? NaN)
+  if (!Number.isFinite(version)) throw new Transient(`answer for ${e.type}/${e.id} has no version`)
+  return { type: e.type, id: e.id, version, body: r.resource }
+}
