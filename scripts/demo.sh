@@ -16,7 +16,9 @@ eval "$(npx tsx scripts/demo/env.ts "$PORT")"
 # The demo portal sends codes to its outbox (serve --demo); the login screen shows them.
 export LKMR_DEMO_OUTBOX=1
 
-rm -rf .data/demo-portal
+# A fresh portal each time, so a fresh workstation store too (its sync cursor belongs to the old portal).
+rm -rf .data/demo-portal .data/demo-workstation
+export LKMR_STORE_DIR="$PWD/.data/demo-workstation"
 # Demo patients with a few years of visits in the FHIR store (fixed seed: the same data every time);
 # LKMR_DEMO_PATIENTS=0 skips them.
 if [ "${LKMR_DEMO_PATIENTS:-200}" -gt 0 ]; then
@@ -46,7 +48,8 @@ cat <<TXT
                  работа прекращена, недоверенный УЦ, без закрытого ключа
   demo-empty     токен без сертификатов
 Вход по логину и паролю (регистратор): вкладка «Логин и пароль», данные — выше в строке портала;
-код подтверждения появится в панели «Демо: сообщения».
+код подтверждения появится в панели «Демо: сообщения». После входа — «Пациенты», «Расписание»,
+«Синхронизация»; без сети (остановите портал) — «Войти без сети» тем же логином и паролем.
 Извлечь и вставить токен: mv $DEMO_DIR/tokens/<папка> /tmp/ и обратно (см. README).
 TXT
 
