@@ -95,6 +95,8 @@ export const appointmentStatusSchema = z.enum(['booked', 'cancelled', 'fulfilled
 export const appointmentViewSchema = z.object({
   id: z.string(),
   slotId: z.string().nullable(),
+  /** The doctor's schedule the slot belongs to (to move within it). */
+  scheduleId: z.string().nullable(),
   patientId: z.string().nullable(),
   patientName: z.string(),
   doctorName: z.string(),
@@ -167,6 +169,8 @@ export const syncProblemSchema = z.object({
   remote: json.nullable(),
   /** Booking conflicts: the slot was taken by someone else; resolve by picking another slot. */
   slotTaken: z.boolean(),
+  /** The appointment a booking, move or cancel change is about (appointments.move takes it). */
+  appointmentId: z.string().nullable(),
   createdAt: z.string(),
   by: z.string(),
 })

@@ -45,6 +45,7 @@ const REGISTRAR_METHODS = [
   'sync.now',
   'sync.problems',
   'sync.resolve',
+  'sync.discard',
   'sync.retry',
   'audit.list',
 ] as const satisfies ReadonlyArray<keyof Handlers>

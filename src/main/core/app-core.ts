@@ -277,6 +277,12 @@ export function createAppCore(
       engine.nudge()
       return engine.current()
     },
+    'sync.discard': async ({ changeId }) => {
+      await (await registrar()).discard(changeId)
+      const engine = await syncEngine()
+      engine.nudge()
+      return engine.current()
+    },
     'sync.retry': async ({ changeId }) => {
       await (await registrar()).retry(changeId)
       const engine = await syncEngine()

@@ -37,3 +37,11 @@ export const FHIR_SYSTEMS = {
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/
 
 export const FHIR_CONTENT_TYPE = 'application/fhir+json'
+
+/** Project extensions (no national profile covers them); the workstation writes, both sides read. */
+export const FHIR_EXTENSIONS = {
+  /** Patient: one прикрепление each (id, organization, area, basis, period, endReason), history in order. */
+  attachment: 'urn:lkmr:extension:attachment',
+  /** Slot: the appointment that booked it (two registrars' bookings of one slot then differ). */
+  slotAppointment: 'urn:lkmr:extension:slot-appointment',
+} as const

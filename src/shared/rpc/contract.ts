@@ -153,6 +153,8 @@ export const methods = {
       .strict(),
     output: syncStatusSchema,
   },
+  /** Drops a refused change or a conflict's local side after the user confirmed; the portal's version comes back. */
+  'sync.discard': { input: z.object({ changeId: z.string().min(1) }).strict(), output: syncStatusSchema },
   /** Sends a rejected change again (after it was fixed with patients.save). */
   'sync.retry': { input: z.object({ changeId: z.string().min(1) }).strict(), output: syncStatusSchema },
   /** Who did what, when, on which record; newest first. */

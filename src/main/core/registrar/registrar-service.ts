@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { AppError } from '../../../shared/errors'
 import { formatDateTimeRu } from '../../../shared/format'
+import { FHIR_EXTENSIONS } from '../../../shared/fhir/systems'
 import { localIsoDate, normalizePatientForm, validatePatientForm } from '../../../shared/patient-form'
 import type { AppointmentView, DoctorSchedule, PatientForm, PatientRecord, SlotView, SyncProblem } from '../../../shared/registrar'
 import { appointmentIndex, displayName, refId, type Json } from '../store/index-fields'
@@ -174,9 +175,11 @@ export class RegistrarService {
     let patientName = str(patientRef?.display)
     if (!patientName && ix.patientId) patientName = displayName((await this.d.store.get('Patient', ix.patientId))?.body ?? {})
     const status = str(a.body.status)
+    const slot = ix.slotId ? await this.d.store.get('Slot', ix.slotId) : null
     return {
       id: str(a.body.id),
       slotId: ix.slotId,
+      scheduleId: slot ? refId(slot.body.schedule, 'Schedule') : null,
       patientId: ix.patientId,
       patientName,
       doctorName: doctorName ?? str(doctorRef?.display),
@@ -289,7 +292,22 @@ export class RegistrarService {
   // --- sync problems -----------------------------------------------------------------------------
 
   async problems(): Promise<SyncProblem[]> {
-    return (await this.d.store.problems()).map((p) => ({ ...p }))
+    const problems = await this.d.store.problems()
+    return Promise.all(
+      problems.map(async (p) => {
+        const change = await this.d.store.change(p.changeId)
+        const appointment = change?.entries.find((e) => e.type === 'Appointment')
+        return { ...p, appointmentId: appointment?.id ?? null }
+      }),
+    )
+  }
+
+  /** Drops a refused or conflicting change after the user confirmed: the portal's state comes back. */
+  async discard(changeId: string): Promise<void> {
+    const change = await this.d.store.change(changeId)
+    if (!change || change.state === 'pending') throw new AppError('NOT_FOUND', {}, `no refused or conflicting change ${changeId}`)
+    await this.d.store.discard(changeId, this.d.actor(), this.now().toISOString(), 'Изменение отменено пользователем, восстановлена версия портала')
+    this.d.changed([...new Set(change.entries.map((e) => e.type))])
   }
 
   async resolve(changeId: string, choice: 'local' | 'remote' | 'merged', merged: Json | null): Promise<void> {
@@ -342,7 +360,7 @@ function toRecord(id: string, r: StoredResource): PatientRecord {
  * The slot as booked by this appointment. The reference makes two registrars' bookings of one
  * slot different writes (a conflict), and a retried booking of our own the same write.
  */
-const SLOT_BOOKING_EXTENSION = 'urn:lkmr:extension:slot-appointment'
+const SLOT_BOOKING_EXTENSION = FHIR_EXTENSIONS.slotAppointment
 
 function slotState(slot: Json, appointmentId: string | null): Json {
   const others = arr(slot.extension).filter((e) => obj(e)?.url !== SLOT_BOOKING_EXTENSION)

@@ -1,7 +1,7 @@
 // What the local search indexes take from a FHIR resource: a patient's names (folded for FTS5),
 // СНИЛС, полис ОМС, birth date and the summary columns a result row shows without parsing JSON;
 // an appointment's slot, patient, start and status; a slot's schedule, start and status.
-import { FHIR_SYSTEMS } from '../../../shared/fhir/systems'
+import { FHIR_EXTENSIONS, FHIR_SYSTEMS } from '../../../shared/fhir/systems'
 import { normalizeSearchText } from '../../../shared/text'
 
 export type Json = Record<string, unknown>
@@ -37,7 +37,7 @@ export function identifierValue(resource: Json, system: string): string | null {
   return null
 }
 
-export const ATTACHMENT_EXTENSION = 'urn:lkmr:extension:attachment'
+export const ATTACHMENT_EXTENSION = FHIR_EXTENSIONS.attachment
 
 export interface PatientIndex {
   /** Folded words of every name, for FTS5. */

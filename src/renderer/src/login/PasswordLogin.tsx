@@ -3,6 +3,8 @@
 // a copy of the password). The password stays in this component's state only while the code step
 // may need it again («Отправить код ещё раз» repeats step 1); it is gone when the route unmounts
 // after login, and cleared after a reset. On a failure nothing typed is lost except the code.
+// When the portal cannot be reached, «Войти без сети» offers the offline login with the same
+// login and password (auth.offlineLogin: checked against this workstation's copy).
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Alert, Button, Input, type GetRef, type InputRef } from 'antd'
 import { useEffect, useRef, useState, type FormEvent, type ReactNode, type Ref } from 'react'
@@ -12,6 +14,7 @@ import type { SessionInfo } from '../../../shared/model'
 import type { OtpChallenge } from '../../../shared/rpc/contract'
 import { errorData } from '../api'
 import { ErrorAlert } from '../components/ErrorAlert'
+import { FormField } from '../components/FormField'
 import { useApi } from '../context'
 import { DemoOutbox } from './DemoOutbox'
 import {
@@ -52,24 +55,6 @@ function sentCode(otp: OtpChallenge, resent: boolean): SentCode {
   return { otp, sentAt: now, deadline: codeDeadline(otp.validForSeconds, now), resent }
 }
 
-function Field({ id, label, hint, problem, children }: { id: string; label: string; hint?: string; problem?: string | null; children: ReactNode }): ReactNode {
-  return (
-    <div className="field">
-      <label className="field__label" htmlFor={id}>
-        {label}
-      </label>
-      {children}
-      {problem ? (
-        <div className="field__problem" data-testid={`${id}-problem`} role="alert">
-          {problem}
-        </div>
-      ) : hint ? (
-        <div className="field__hint">{hint}</div>
-      ) : null}
-    </div>
-  )
-}
-
 /** The login box of the sign-in and the reset forms: телефон, e-mail или СНИЛС. */
 function LoginField(p: {
   id: string
@@ -82,7 +67,7 @@ function LoginField(p: {
 }): ReactNode {
   const { t } = useTranslation()
   return (
-    <Field id={p.id} label={t('password.login')} hint={t('password.loginHint')} problem={p.issue ? t(`password.loginProblems.${p.issue}`) : null}>
+    <FormField id={p.id} label={t('password.login')} hint={t('password.loginHint')} problem={p.issue ? t(`password.loginProblems.${p.issue}`) : null}>
       <Input
         id={p.id}
         ref={p.inputRef}
@@ -96,7 +81,7 @@ function LoginField(p: {
         value={p.value}
         onChange={(e) => p.onChange(e.target.value)}
       />
-    </Field>
+    </FormField>
   )
 }
 
@@ -247,6 +232,25 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
     }
   }
 
+  /**
+   * The portal cannot be reached: a worker who logged in online here before may work offline,
+   * checked against the credential kept on this workstation. Changes wait for an online login.
+   */
+  const loginOffline = async (): Promise<void> => {
+    if (busy || loginIssue !== null || password === '') return
+    setBusy(true)
+    setError(null)
+    try {
+      const session = await api.call('auth.offlineLogin', { login, password })
+      setPassword('')
+      onLoggedIn(session)
+    } catch (e) {
+      fail('credentials', e)
+    } finally {
+      setBusy(false)
+    }
+  }
+
   const confirmCode = async (value: string): Promise<void> => {
     if (busy || !sent || !codeComplete(value, sent.otp.codeLength)) return
     setBusy(true)
@@ -328,7 +332,20 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
   if (step === 'credentials') {
     content = (
       <form className="pw-form" data-testid="password-form" onSubmit={submitted(() => sendPassword('credentials'))} noValidate>
-        {error ? <ErrorAlert error={error} testId="password-error" /> : null}
+        {error ? (
+          <ErrorAlert
+            error={error}
+            testId="password-error"
+            extra={error.code === 'PORTAL_UNREACHABLE' ? t('password.offline.hint') : undefined}
+            action={
+              error.code === 'PORTAL_UNREACHABLE' ? (
+                <Button loading={busy} onClick={() => void loginOffline()} data-testid="offline-login">
+                  {t('password.offline.action')}
+                </Button>
+              ) : undefined
+            }
+          />
+        ) : null}
         <LoginField
           id="pw-login"
           testId="login-input"
@@ -337,7 +354,7 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
           value={login}
           onChange={setLogin}
         />
-        <Field id="pw-password" label={t('password.password')} problem={triedCredentials && password === '' ? t('password.passwordEmpty') : null}>
+        <FormField id="pw-password" label={t('password.password')} problem={triedCredentials && password === '' ? t('password.passwordEmpty') : null}>
           <Input.Password
             id="pw-password"
             data-testid="password-input"
@@ -349,7 +366,7 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
-        </Field>
+        </FormField>
         <div className="pw-form__actions">
           <Button type="primary" htmlType="submit" size="large" loading={busy} data-testid="password-submit">
             {t('password.submit')}
@@ -443,7 +460,7 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
         <p className="pw-form__lead">{t('reset.codeLead')}</p>
         {error ? <ErrorAlert error={error} testId="password-error" /> : null}
         <CodeEntry sent={sent} code={code} onCode={setCode} dead={codeDead} busy={busy} onResend={() => void sendReset('resetCode')} />
-        <Field id="new-password" label={t('reset.newPassword')} hint={t('reset.policy', { minLength })}>
+        <FormField id="new-password" label={t('reset.newPassword')} hint={t('reset.policy', { minLength })}>
           <Input.Password
             id="new-password"
             data-testid="new-password-input"
@@ -453,8 +470,8 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
             value={newPassword}
             onChange={(e) => setNewPassword(e.target.value)}
           />
-        </Field>
-        <Field id="new-password-repeat" label={t('reset.repeat')}>
+        </FormField>
+        <FormField id="new-password-repeat" label={t('reset.repeat')}>
           <Input.Password
             id="new-password-repeat"
             data-testid="new-password-repeat"
@@ -464,7 +481,7 @@ export function PasswordLogin({ active, onLoggedIn, onUseToken }: PasswordLoginP
             value={repeat}
             onChange={(e) => setRepeat(e.target.value)}
           />
-        </Field>
+        </FormField>
         {visibleIssues.length > 0 ? (
           <ul className="field__problems" data-testid="new-password-problems">
             {visibleIssues.map((p) => (

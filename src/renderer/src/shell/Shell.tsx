@@ -1,37 +1,91 @@
-// The app after login (loaded lazily, so the login screen's bundle stays small): who is signed
-// in, the session and the certificate used. The work areas of the cabinet are added here later.
-import { Button, Card, Descriptions, Tag } from 'antd'
-import dayjs from 'dayjs'
-import { lazy, Suspense, useState, type ReactNode } from 'react'
+// The app after login (loaded lazily, so the login screen's bundle stays small): the header with
+// the user, the offline mark, the navigation and the sync state, then the current screen.
+// The registrar's areas are loaded on first use.
+import { Skeleton } from 'antd'
+import { lazy, Suspense, useEffect, useMemo, useState, type ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
+import type { AppErrorData } from '../../../shared/errors'
 import type { SessionInfo } from '../../../shared/model'
-import { formatSnils } from '../../../shared/validators/snils'
 import { errorData } from '../api'
 import { AppFooter } from '../components/AppFooter'
 import { AppHeader } from '../components/AppHeader'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { useApi } from '../context'
-import { certificateView, greetingName } from '../login/model'
-import { useTokenState } from '../login/useTokenState'
-import type { AppErrorData } from '../../../shared/errors'
+import { useRegistrarEvents } from '../registrar/hooks'
+import { OfflineMark } from '../registrar/OfflineMark'
+import { SyncIndicator } from '../registrar/SyncIndicator'
+import { SyncNotices } from '../registrar/SyncNotices'
+import { Home } from './Home'
+import { NavBar } from './NavBar'
+import { canUseRegistrar, NavContext, popRoute, pushRoute, replaceRoute, type Navigation, type Route } from './navigation'
+import { UserBox } from './UserBox'
 
 const LoginHistory = lazy(async () => ({ default: (await import('./LoginHistory')).LoginHistory }))
+const loadPatients = () => import('../registrar/PatientsPage')
+const loadPatientCard = () => import('../registrar/PatientCard')
+const loadSchedule = () => import('../registrar/SchedulePage')
+const loadSync = () => import('../registrar/SyncPage')
+const loadAudit = () => import('../registrar/AuditPage')
+const PatientsPage = lazy(loadPatients)
+const PatientCard = lazy(loadPatientCard)
+const SchedulePage = lazy(loadSchedule)
+const SyncPage = lazy(loadSync)
+const AuditPage = lazy(loadAudit)
+/** Fetched shortly after the shell shows, so the first click on an area does not wait for its code. */
+const PRELOAD_AREAS_MS = 1500
 
 export interface ShellProps {
   session: SessionInfo
   onLoggedOut: () => void
 }
 
+function Screen({ route, session, onOpenHistory }: { route: Route; session: SessionInfo; onOpenHistory: () => void }): ReactNode {
+  switch (route.area) {
+    case 'home':
+      return <Home session={session} onOpenHistory={onOpenHistory} />
+    case 'patients':
+      return <PatientsPage query={route.query} />
+    case 'patient':
+      return <PatientCard id={route.id} fix={route.fix} />
+    case 'schedule':
+      return <SchedulePage patient={route.patient} />
+    case 'sync':
+      return <SyncPage />
+    case 'audit':
+      return <AuditPage />
+  }
+}
+
 export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
   const { t } = useTranslation()
   const api = useApi()
-  const { query } = useTokenState()
   const [leaving, setLeaving] = useState(false)
   const [error, setError] = useState<AppErrorData | null>(null)
   const [historyOpen, setHistoryOpen] = useState(false)
-  const { user } = session
-  const cert = session.certificateId ? query.data?.certificates.find((c) => c.id === session.certificateId) : undefined
-  const view = cert ? certificateView(cert) : null
+  // `screen` counts the screens opened: a new one (even of the same kind) starts fresh, while
+  // `replace` (e.g. the search text of «Пациенты») keeps the screen as it is.
+  const [{ stack, screen }, setHistory] = useState<{ stack: Route[]; screen: number }>({ stack: [{ area: 'home' }], screen: 0 })
+  const registrar = canUseRegistrar(session.user.roles)
+  useRegistrarEvents()
+  useEffect(() => {
+    if (!registrar) return undefined
+    const timer = setTimeout(() => {
+      for (const load of [loadPatients, loadPatientCard, loadSchedule, loadSync, loadAudit]) void load()
+    }, PRELOAD_AREAS_MS)
+    return () => clearTimeout(timer)
+  }, [registrar])
+
+  const nav = useMemo<Navigation>(
+    () => ({
+      route: stack[stack.length - 1] ?? { area: 'home' },
+      go: (route) => setHistory((h) => ({ stack: pushRoute(h.stack, route), screen: h.screen + 1 })),
+      replace: (route) => setHistory((h) => ({ ...h, stack: replaceRoute(h.stack, route) })),
+      back: () => setHistory((h) => ({ stack: popRoute(h.stack), screen: h.screen + 1 })),
+    }),
+    [stack],
+  )
+  // Without the registrar's roles only «Главная» exists.
+  const route: Route = registrar ? nav.route : { area: 'home' }
 
   const logout = async (): Promise<void> => {
     setLeaving(true)
@@ -46,83 +100,35 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
   }
 
   return (
-    <div className="page" data-testid="shell">
-      <AppHeader>
-        <div className="user-box" data-testid="user-box">
-          <div className="user-box__text">
-            <div className="user-box__name" data-testid="user-name">
-              {user.fullName}
+    <NavContext.Provider value={nav}>
+      <div className="page" data-testid="shell" data-area={route.area}>
+        <AppHeader
+          nav={
+            <div className="app-header__nav-inner">
+              <NavBar registrar={registrar} />
+              <SyncIndicator sessionOffline={session.offline} onOpenProblems={registrar ? () => nav.go({ area: 'sync' }) : undefined} />
             </div>
-            <div className="user-box__job">
-              {user.position} · {user.organisation}
-            </div>
+          }
+        >
+          <div className="shell-side">
+            <OfflineMark sessionOffline={session.offline} />
+            <UserBox user={session.user} leaving={leaving} onLogout={() => void logout()} />
           </div>
-          <Button className="user-box__logout" loading={leaving} onClick={() => void logout()} data-testid="logout">
-            {t('shell.logout')}
-          </Button>
-        </div>
-      </AppHeader>
-      <main className="home">
-        {error ? <ErrorAlert error={error} testId="logout-error" /> : null}
-        <h1 className="home__title">{t('shell.welcome', { name: greetingName(user.fullName) })}</h1>
-        <p className="home__lead">{session.method === 'password' ? t('shell.leadPassword') : t('shell.lead')}</p>
-        <div className="home__grid">
-          <Card title={t('shell.user')}>
-            <Descriptions column={1} size="small">
-              <Descriptions.Item label={t('cert.owner')}>{user.fullName}</Descriptions.Item>
-              <Descriptions.Item label={t('cert.snils')}>{formatSnils(user.snils)}</Descriptions.Item>
-              <Descriptions.Item label={t('cert.position')}>{user.position}</Descriptions.Item>
-              <Descriptions.Item label={t('cert.organisation')}>{user.organisation}</Descriptions.Item>
-              <Descriptions.Item label={t('shell.roles')}>
-                {user.roles.map((r) => (
-                  <Tag key={r}>{t(`shell.roleNames.${r}`)}</Tag>
-                ))}
-              </Descriptions.Item>
-            </Descriptions>
-          </Card>
-          <Card
-            title={t('shell.session')}
-            data-testid="session-card"
-            extra={
-              <Button size="small" onClick={() => setHistoryOpen(true)} data-testid="history-open">
-                {t('history.open')}
-              </Button>
-            }
-          >
-            <Descriptions column={1} size="small">
-              <Descriptions.Item label={t('shell.method')}>{t(`shell.methods.${session.method}`)}</Descriptions.Item>
-              <Descriptions.Item label={t('shell.expires')}>
-                <span data-testid="session-expires">{dayjs(session.expiresAt).format('DD.MM.YYYY HH:mm')}</span>
-              </Descriptions.Item>
-            </Descriptions>
-          </Card>
-          <Card title={t('shell.certificate')} className="home__wide" data-testid="session-cert">
-            {view && cert ? (
-              <Descriptions column={{ xs: 1, md: 2 }} size="small">
-                <Descriptions.Item label={t('cert.owner')}>{view.name}</Descriptions.Item>
-                <Descriptions.Item label={t('cert.snils')}>{view.snils ?? t('cert.noSnils')}</Descriptions.Item>
-                <Descriptions.Item label={t('cert.issuer')}>{view.issuer}</Descriptions.Item>
-                <Descriptions.Item label={t('cert.validity')}>
-                  {t('cert.validityRange', { from: view.validFrom, to: view.validTo })}
-                </Descriptions.Item>
-                <Descriptions.Item label={t('cert.token')}>{cert.tokenLabel}</Descriptions.Item>
-                <Descriptions.Item label={t('cert.key')}>{cert.keyDescription}</Descriptions.Item>
-                <Descriptions.Item label={t('cert.serial')}>
-                  <code className="mono">{cert.serialNumber}</code>
-                </Descriptions.Item>
-              </Descriptions>
-            ) : (
-              <div className="home__muted">{session.certificateId ? t('shell.certificateGone') : t('shell.noCertificate')}</div>
-            )}
-          </Card>
-        </div>
-      </main>
-      <AppFooter />
-      {historyOpen ? (
-        <Suspense fallback={null}>
-          <LoginHistory open={historyOpen} onClose={() => setHistoryOpen(false)} />
-        </Suspense>
-      ) : null}
-    </div>
+        </AppHeader>
+        <main className="home" aria-label={t(`nav.${route.area === 'patient' ? 'patients' : route.area}`)}>
+          <SyncNotices onRelogin={() => void logout()} leaving={leaving} />
+          {error ? <ErrorAlert error={error} testId="logout-error" /> : null}
+          <Suspense fallback={<Skeleton active paragraph={{ rows: 6 }} />}>
+            <Screen key={screen} route={route} session={session} onOpenHistory={() => setHistoryOpen(true)} />
+          </Suspense>
+        </main>
+        <AppFooter />
+        {historyOpen ? (
+          <Suspense fallback={null}>
+            <LoginHistory open={historyOpen} onClose={() => setHistoryOpen(false)} />
+          </Suspense>
+        ) : null}
+      </div>
+    </NavContext.Provider>
   )
 }
