@@ -12,12 +12,21 @@ import { KEYS } from './query-keys'
 
 const AUDIT_LIMIT = 200
 
+/** What the user decided on «Синхронизация» (the core's audit actions besides the changes). */
+const SYNC_ACTIONS = ['sync.resolve', 'sync.discard'] as const
+const isSyncAction = (action: string): action is (typeof SYNC_ACTIONS)[number] => (SYNC_ACTIONS as readonly string[]).includes(action)
+
 export default function AuditPage(): ReactNode {
   const { t } = useTranslation()
   const api = useApi()
   const audit = useQuery({ queryKey: KEYS.audit, queryFn: () => api.call('audit.list', { resourceId: null, limit: AUDIT_LIMIT }), retry: false })
   const rows = (audit.data ?? []).map((e, i) => ({ ...e, key: `${e.at}-${i}` }))
-  const actionText = (action: string): string => (changeActionSchema.safeParse(action).success ? t(`registrar.actions.${action}`) : action)
+  const actionText = (action: string): string =>
+    changeActionSchema.safeParse(action).success
+      ? t(`registrar.actions.${action}`)
+      : isSyncAction(action)
+        ? t(`registrar.audit.actions.${action}`)
+        : action
 
   return (
     <section className="area" data-testid="audit-page">
@@ -40,7 +49,7 @@ export default function AuditPage(): ReactNode {
             locale={{ emptyText: t('registrar.audit.empty') }}
             onRow={(e) => ({ 'data-testid': 'audit-row', 'data-action': e.action, 'data-resource': e.resourceId }) as HTMLAttributes<HTMLElement>}
             columns={[
-              { key: 'at', title: t('registrar.audit.at'), render: (_, e) => <span className="mono">{dayjs(e.at).format('DD.MM.YYYY HH:mm:ss')}</span> },
+              { key: 'at', title: t('registrar.audit.at'), render: (_, e) => <span className="mono nowrap">{dayjs(e.at).format('DD.MM.YYYY HH:mm:ss')}</span> },
               { key: 'user', title: t('registrar.audit.user'), dataIndex: 'user' },
               { key: 'action', title: t('registrar.audit.action'), render: (_, e) => actionText(e.action) },
               {

@@ -17,7 +17,9 @@ import {
   draftFromForm,
   emptyDraft,
   errorForDisplay,
+  followRecord,
   formToSave,
+  sameDraft,
   serverProblem,
   visibleProblems,
   type PatientField,
@@ -51,6 +53,19 @@ export function PatientEditor({ id, initial, onSaved }: PatientEditorProps): Rea
   const [error, setError] = useState<AppErrorData | null>(null)
   const [server, setServer] = useState<ServerFieldProblem | null>(null)
   const [saved, setSaved] = useState<'created' | 'updated' | null>(null)
+  // The record the form was filled from. When a newer one arrives (the card opened on a cached
+  // copy that is then re-read, a sync, a dropped change), an unedited form follows it.
+  const [base, setBase] = useState<PatientForm | null>(initial)
+  if (initial !== null && initial !== base && (base === null || !sameDraft(draftFromForm(initial), draftFromForm(base)))) {
+    setBase(initial)
+    const next = followRecord(draft, base, initial)
+    if (next !== draft) {
+      setDraft(next)
+      setTouched(new Set())
+      setSubmitted(false)
+      setServer(null)
+    }
+  }
 
   const problems = useMemo(() => validatePatientForm(draft), [draft])
   const shown = visibleProblems(problems, draft, touched, submitted, server)
@@ -76,6 +91,7 @@ export function PatientEditor({ id, initial, onSaved }: PatientEditorProps): Rea
     setServer(null)
     try {
       const record = await api.call('patients.save', { id, form })
+      setBase(record.form)
       setDraft(draftFromForm(record.form))
       setTouched(new Set())
       setSubmitted(false)

@@ -222,10 +222,17 @@ export function ProblemCard({ problem }: { problem: SyncProblem }): ReactNode {
             {problem.message}
           </div>
         ) : null}
-        {kind === 'slotTaken' ? <p className="home__muted">{t('registrar.problems.slotTakenHint')}</p> : null}
+        {/* The portal's or the core's message already says what happened: the hint then only says what to do. */}
+        {kind === 'slotTaken' ? (
+          <p className="home__muted" data-testid="problem-hint">
+            {problem.message ? t('registrar.problems.slotTakenAction') : t('registrar.problems.slotTakenHint')}
+          </p>
+        ) : null}
         {kind === 'conflict' ? (
           <>
-            <p className="home__muted">{merging ? t('registrar.problems.mergeHint') : t('registrar.problems.conflictHint')}</p>
+            <p className="home__muted" data-testid="problem-hint">
+              {merging ? t('registrar.problems.mergeHint') : problem.message ? t('registrar.problems.conflictAction') : t('registrar.problems.conflictHint')}
+            </p>
             <ConflictCompare resourceType={problem.resourceType} rows={rows} merging={merging} keepLocal={keepLocal} onKeep={keep} />
           </>
         ) : null}

@@ -28,7 +28,7 @@ export function SyncIndicator({ sessionOffline, onOpenProblems }: SyncIndicatorP
   const status = useSyncStatus()
   const s = status.data
   const view = syncView(s, sessionOffline)
-  const error = s?.lastError ? describeError(s.lastError) : null
+  const error = view.error ? describeError(view.error) : null
 
   return (
     <div
@@ -48,9 +48,12 @@ export function SyncIndicator({ sessionOffline, onOpenProblems }: SyncIndicatorP
         </span>
       ) : s ? (
         <>
-          <Tag color={s.pending > 0 ? 'blue' : 'green'} data-testid="sync-pending" data-count={s.pending}>
-            {s.pending > 0 ? t('sync.pending', { count: s.pending }) : t('sync.allSent')}
-          </Tag>
+          {/* With problems waiting for a decision nothing is «all sent»: the link to them says how many. */}
+          {s.pending > 0 || view.allSent ? (
+            <Tag color={s.pending > 0 ? 'blue' : 'green'} data-testid="sync-pending" data-count={s.pending}>
+              {s.pending > 0 ? t('sync.pending', { count: s.pending }) : t('sync.allSent')}
+            </Tag>
+          ) : null}
           <span className="sync-indicator__last" data-testid="sync-last">
             {s.lastSyncAt === null ? t('sync.never') : t('sync.last', { time: syncTime(s.lastSyncAt) })}
           </span>
@@ -64,12 +67,16 @@ export function SyncIndicator({ sessionOffline, onOpenProblems }: SyncIndicatorP
       ) : (
         <Spin size="small" />
       )}
-      {error && s?.lastError ? (
+      {error && view.error ? (
         <Tooltip title={`${error.message} ${error.action}`}>
-          <span className="sync-indicator__error" data-testid="sync-error" data-code={s.lastError.code} tabIndex={0}>
+          <span className="sync-indicator__error" data-testid="sync-error" data-code={view.error.code} tabIndex={0}>
             {error.title}
           </span>
         </Tooltip>
+      ) : s?.phase === 'offline' ? (
+        <span className="sync-indicator__muted" data-testid="sync-offline">
+          {t('registrar.syncPage.phases.offline')}
+        </span>
       ) : null}
       {s && view.problems > 0 ? (
         <Button

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { AppErrorData } from '../../../shared/errors'
 import { validatePatientForm } from '../../../shared/patient-form'
 import type { PatientForm } from '../../../shared/registrar'
-import { draftFromForm, emptyDraft, errorForDisplay, fieldOfError, formToSave, serverProblem, visibleProblems, type PatientField } from './patient-model'
+import { draftFromForm, emptyDraft, errorForDisplay, fieldOfError, followRecord, formToSave, sameDraft, serverProblem, visibleProblems, type PatientField } from './patient-model'
 
 const form: PatientForm = {
   family: 'Иванова',
@@ -73,5 +73,28 @@ describe('which problems show', () => {
   it("prefers the form's own message to the core's for the same field", () => {
     const server = serverProblem(fieldInvalid('family', 'от ядра'), draft)
     expect(visibleProblems(problems, draft, new Set<PatientField>(['family']), false, server).family).toMatch(/латинские/)
+  })
+})
+
+describe('a record that changes under the open form', () => {
+  const newer: PatientForm = { ...form, phone: '+79161112233', address: 'г. Москва, ул. Лесная, д. 3' }
+
+  it('follows the newer record while the form is as it was filled', () => {
+    const shown = followRecord(draftFromForm(form), form, newer)
+    expect(sameDraft(shown, draftFromForm(newer))).toBe(true)
+    // A new patient's empty form takes the record too.
+    expect(sameDraft(followRecord(emptyDraft(), null, newer), draftFromForm(newer))).toBe(true)
+  })
+
+  it('keeps what the registrar typed', () => {
+    const typed = { ...draftFromForm(form), family: 'Петрова' }
+    expect(followRecord(typed, form, newer)).toBe(typed)
+    const started = { ...emptyDraft(), family: 'Сид' }
+    expect(followRecord(started, null, newer)).toBe(started)
+  })
+
+  it('compares drafts field by field', () => {
+    expect(sameDraft(draftFromForm(form), draftFromForm({ ...form }))).toBe(true)
+    expect(sameDraft(draftFromForm(form), { ...draftFromForm(form), gender: 'male' })).toBe(false)
   })
 })

@@ -29,6 +29,22 @@ export function draftFromForm(form: PatientForm): PatientFormDraft {
   }
 }
 
+const DRAFT_FIELDS: readonly PatientField[] = ['family', 'given', 'patronymic', 'gender', 'birthDate', 'snils', 'oms', 'phone', 'address']
+
+export function sameDraft(a: PatientFormDraft, b: PatientFormDraft): boolean {
+  return DRAFT_FIELDS.every((f) => a[f] === b[f])
+}
+
+/**
+ * The form to show when the record changed under an open card (a sync brought a newer version, a
+ * refused change was dropped, the cached copy was refreshed): the new record, unless the
+ * registrar has edited the form since it was filled from `base` — what she typed is never lost.
+ */
+export function followRecord(draft: PatientFormDraft, base: PatientForm | null, next: PatientForm): PatientFormDraft {
+  const untouched = sameDraft(draft, base === null ? emptyDraft() : draftFromForm(base))
+  return untouched ? draftFromForm(next) : draft
+}
+
 /** What patients.save gets: the normalized form, or null while no gender is chosen. */
 export function formToSave(draft: PatientFormDraft): PatientForm | null {
   const f = normalizePatientForm(draft)

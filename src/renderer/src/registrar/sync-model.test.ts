@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { AppErrorData } from '../../../shared/errors'
 import type { SyncProblem, SyncStatus } from '../../../shared/registrar'
 import { discardsNew, problemActions, problemKind, syncView } from './sync-model'
 
@@ -17,7 +18,23 @@ const status = (patch: Partial<SyncStatus> = {}): SyncStatus => ({
 
 describe('syncView', () => {
   it('is quiet when all is sent', () => {
-    expect(syncView(status(), false)).toEqual({ offline: null, busy: null, percent: null, problems: 0, needsLogin: false })
+    expect(syncView(status(), false)).toEqual({ offline: null, busy: null, percent: null, problems: 0, allSent: true, needsLogin: false, error: null })
+  })
+
+  it('does not call it all sent while changes wait, are refused or in conflict', () => {
+    expect(syncView(status({ pending: 1 }), false).allSent).toBe(false)
+    expect(syncView(status({ conflicts: 1 }), false).allSent).toBe(false)
+    expect(syncView(status({ rejected: 1 }), false).allSent).toBe(false)
+  })
+
+  it('shows errors, except an offline login that simply has no portal to talk to', () => {
+    const offlineSession: AppErrorData = { code: 'OFFLINE_SESSION', params: {} }
+    const unreachable: AppErrorData = { code: 'PORTAL_UNREACHABLE', params: {} }
+    expect(syncView(status({ online: false, phase: 'offline', lastError: offlineSession }), true).error).toBeNull()
+    // The portal answers again: a new login is needed, and that is said.
+    expect(syncView(status({ online: true, phase: 'needsLogin', lastError: offlineSession }), true).error).toEqual(offlineSession)
+    expect(syncView(status({ online: false, phase: 'offline', lastError: unreachable }), false).error).toEqual(unreachable)
+    expect(syncView(status({ online: false, phase: 'offline', lastError: unreachable }), true).error).toEqual(unreachable)
   })
 
   it('says why the work is offline: the login, or the portal not answering', () => {

@@ -1,5 +1,6 @@
 // How the sync state reads (pure): offline or not and why, busy with what, how many problems
 // wait for the user, and what can be done about each problem.
+import type { AppErrorData } from '../../../shared/errors'
 import type { SyncProblem, SyncStatus } from '../../../shared/registrar'
 
 export interface SyncView {
@@ -11,7 +12,14 @@ export interface SyncView {
   percent: number | null
   /** Rejected changes and conflicts together. */
   problems: number
+  /** Nothing waits: no unsent change, none refused, no conflict («Всё отправлено»). */
+  allSent: boolean
   needsLogin: boolean
+  /**
+   * The error to show in the header. An offline login with the portal out of reach is the normal
+   * state of offline work, not an error: «Автономный режим» says it.
+   */
+  error: AppErrorData | null
 }
 
 export function syncView(status: SyncStatus | undefined, sessionOffline: boolean): SyncView {
@@ -19,12 +27,17 @@ export function syncView(status: SyncStatus | undefined, sessionOffline: boolean
   const busy = status?.phase === 'pulling' || status?.phase === 'pushing' ? status.phase : null
   const p = busy ? status?.progress : null
   const percent = p && p.total !== null && p.total > 0 ? Math.min(100, Math.round((p.done / p.total) * 100)) : null
+  const problems = (status?.rejected ?? 0) + (status?.conflicts ?? 0)
+  const lastError = status?.lastError ?? null
+  const expected = sessionOffline && lastError?.code === 'OFFLINE_SESSION' && status?.phase === 'offline'
   return {
     offline,
     busy,
     percent,
-    problems: (status?.rejected ?? 0) + (status?.conflicts ?? 0),
+    problems,
+    allSent: (status?.pending ?? 0) === 0 && problems === 0,
     needsLogin: status?.phase === 'needsLogin',
+    error: expected ? null : lastError,
   }
 }
 
