@@ -4,7 +4,8 @@
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 
-export type SqlParam = string | number | boolean | Date | null | readonly string[] | Uint8Array
+/** Arrays go to `$n::text[]` (or `::int[]`, `::timestamptz[]`… from their text form); null elements are NULL. */
+export type SqlParam = string | number | boolean | Date | null | readonly (string | null)[] | Uint8Array
 
 export interface Queryable {
   /** Runs one statement with $1… parameters and returns its rows. */
@@ -15,7 +16,10 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres'
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>
-  /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs fn in one transaction: committed when it resolves, rolled back when it throws. Inside it,
+   * `inSavepoint` (db-tx.ts) undoes a part without ending the transaction.
+   */
   transaction<T>(fn: (tx: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>
   close(): Promise<void>
 }

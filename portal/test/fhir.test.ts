@@ -2,10 +2,12 @@
 // PGlite and, in npm test, on PostgreSQL too.
 import 'reflect-metadata'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FHIR_SYSTEMS } from '../../src/shared/fhir/systems'
+import { errorOfOutcome } from '../../src/shared/fhir/outcome'
+import { FHIR_SYSTEMS, type FhirResourceType } from '../../src/shared/fhir/systems'
 import { ogrnWithChecksum } from '../../src/shared/validators/ogrn'
+import { writeVersion, writeVersions } from '../src/fhir/store'
 import { createTestPki, startTestPortal, type TestPortal } from './support'
-import { FHIR, ORG_B, expectOutcome, fhirSession, linkOf, omsOf, pathOf, patient, snilsOf, type Bundle, type Fhir } from './fhir-support'
+import { FHIR, ORG_A, ORG_B, expectOutcome, fhirSession, linkOf, omsOf, pathOf, patient, snilsOf, type Bundle, type Fhir } from './fhir-support'
 
 let portal: TestPortal
 let doctor: Fhir
@@ -44,11 +46,13 @@ const ids = (b: Bundle) => b.entry.map((e) => e.resource!.id).sort()
 
 describe('capabilities and authentication', () => {
   it('publishes a CapabilityStatement without a session', async () => {
-    const r = await portal.api<{ resourceType: string; fhirVersion: string; rest: Array<{ resource: Array<{ type: string }> }> }>('GET', `${FHIR}/metadata`)
+    const r = await portal.api<{ resourceType: string; fhirVersion: string; rest: Array<{ documentation: string; resource: Array<{ type: string; conditionalRead: string }> }> }>('GET', `${FHIR}/metadata`)
     expect(r.status).toBe(200)
     expect(r.body.resourceType).toBe('CapabilityStatement')
     expect(r.body.fhirVersion).toBe('4.0.1')
     expect(r.body.rest[0]!.resource.map((x) => x.type)).toHaveLength(12)
+    expect(r.body.rest[0]!.resource[0]!.conditionalRead).toBe('not-match')
+    expect(r.body.rest[0]!.documentation).toContain('If-None-Match: *')
   })
 
   it('answers 401 OperationOutcome without a session or with a dead one', async () => {
@@ -298,6 +302,286 @@ describe('update, concurrency and delete', () => {
     expect(first.entry.map((e) => e.resource!.meta.versionId)).toEqual(['5', '4'])
     const second = (await doctor<Bundle>('GET', pathOf(linkOf(first, 'next')!))).body
     expect(second.entry.map((e) => e.resource!.meta.versionId)).toEqual(['3', '2'])
+  })
+})
+
+describe('create-only PUT (If-None-Match: *)', () => {
+  let n = 0
+  const clientId = (label: string) => `${label}-${Date.now().toString(36)}-${++n}`
+  const putNew = (client: Fhir, id: string, body: Record<string, unknown>, headers: Record<string, string> = { 'if-none-match': '*' }) =>
+    client<Resource>('PUT', `Patient/${id}`, { json: { ...body, id }, headers })
+  const currentVersionOf = (r: { body: unknown }) => errorOfOutcome(r.body)?.params.currentVersion
+
+  it('creates once; then 412 VERSION_CONFLICT with the current version, the resource untouched', async () => {
+    const id = clientId('only-once')
+    const body = patient('Однократная', ['Ия'])
+    const made = await putNew(registrar, id, body)
+    expect(made.status).toBe(201)
+    expect(made.body.meta.versionId).toBe('1')
+    expect(made.headers.location).toMatch(new RegExp(`/Patient/${id}/_history/1$`))
+    const again = await putNew(registrar, id, { ...body, gender: 'male' })
+    const o = expectOutcome(again, 412, 'VERSION_CONFLICT', 'conflict')
+    expect(o.issue[0]!.diagnostics).toMatch(/If-None-Match/)
+    expect(currentVersionOf(again)).toBe(1)
+    const v2 = await registrar<Resource>('PUT', `Patient/${id}`, { json: { ...made.body, active: true }, headers: { 'if-match': 'W/"1"' } })
+    expect(v2.status).toBe(200)
+    const afterUpdate = await putNew(registrar, id, body)
+    expectOutcome(afterUpdate, 412, 'VERSION_CONFLICT', 'conflict')
+    expect(currentVersionOf(afterUpdate)).toBe(2)
+    const read = await registrar<Resource>('GET', `Patient/${id}`)
+    expect(read.body.meta.versionId).toBe('2')
+    expect((read.body as unknown as { gender: string }).gender).toBe('female')
+  })
+
+  it('answers a retried create-only PUT (the first answer lost) with 412; the client reads the version it names', async () => {
+    const id = clientId('retried')
+    const body = patient('Повторная', ['Ия'])
+    const first = await putNew(registrar, id, body)
+    expect(first.status).toBe(201)
+    // The answer is lost on the way; the workstation sends the identical request again.
+    const retry = await putNew(registrar, id, body)
+    expectOutcome(retry, 412, 'VERSION_CONFLICT', 'conflict')
+    const version = currentVersionOf(retry)
+    expect(version).toBe(1)
+    const current = await registrar<Resource>('GET', `Patient/${id}/_history/${version}`)
+    expect(current.status).toBe(200)
+    expect(current.body).toEqual(first.body)
+    const history = (await registrar<Bundle>('GET', `Patient/${id}/_history`)).body
+    expect(history.entry).toHaveLength(1)
+  })
+
+  it('treats a deleted resource as absent, and keeps If-None-Match on reads meaning 304', async () => {
+    const id = clientId('reborn')
+    const body = patient('Возвращённая', ['Ия'])
+    expect((await putNew(registrar, id, body)).status).toBe(201)
+    expect((await registrar('GET', `Patient/${id}`, { headers: { 'if-none-match': 'W/"1"' } })).status).toBe(304)
+    expect((await registrar('DELETE', `Patient/${id}`)).status).toBe(204)
+    const back = await putNew(registrar, id, body)
+    expect(back.status).toBe(201)
+    expect(back.body.meta.versionId).toBe('3')
+  })
+
+  it('refuses other If-None-Match values on PUT and If-Match together with If-None-Match (400)', async () => {
+    const id = clientId('bad-header')
+    const body = patient('Заголовкова', ['Ия'])
+    for (const value of ['W/"1"', '"1"', '*, W/"1"']) {
+      const o = expectOutcome(await putNew(registrar, id, body, { 'if-none-match': value }), 400, 'INVALID_INPUT', 'value')
+      expect(o.issue[0]!.diagnostics).toMatch(/If-None-Match.*«\*»/)
+    }
+    const both = expectOutcome(await putNew(registrar, id, body, { 'if-none-match': '*', 'if-match': 'W/"1"' }), 400, 'INVALID_INPUT', 'invariant')
+    expect(both.issue[0]!.diagnostics).toMatch(/несовместимы/)
+    expectOutcome(await registrar('GET', `Patient/${id}`), 404, 'NOT_FOUND')
+  })
+
+  it('in a batch: each entry on its own, 412 entries carry the current version', async () => {
+    const existing = (await putNew(registrar, clientId('batch-existing'), patient('Пакетная', ['Анна']))).body
+    const fresh = clientId('batch-fresh')
+    const twice = clientId('batch-twice')
+    const r = await registrar<Bundle>('POST', '', {
+      json: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { resource: { ...patient('Новая', ['Ия']), id: fresh }, request: { method: 'PUT', url: `Patient/${fresh}`, ifNoneMatch: '*' } },
+          { resource: { ...existing, meta: undefined }, request: { method: 'PUT', url: `Patient/${existing.id}`, ifNoneMatch: '*' } },
+          { resource: { ...existing, meta: undefined, gender: 'male' }, request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch: 'W/"4"' } },
+          { resource: { ...existing, meta: undefined, active: true }, request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch: 'W/"1"' } },
+          { resource: { ...patient('Дважды', ['Ия']), id: twice }, request: { method: 'PUT', url: `Patient/${twice}`, ifNoneMatch: '*' } },
+          { resource: { ...patient('Дважды', ['Ия']), id: twice }, request: { method: 'PUT', url: `Patient/${twice}`, ifNoneMatch: '*' } },
+          { resource: { ...patient('Условная', ['Ия']), id: twice }, request: { method: 'PUT', url: `Patient/${twice}`, ifNoneMatch: 'W/"1"' } },
+          { resource: { ...patient('Условная', ['Ия']), id: twice }, request: { method: 'PUT', url: `Patient/${twice}`, ifNoneMatch: '*', ifMatch: 'W/"1"' } },
+          { request: { method: 'GET', url: `Patient/${fresh}` } },
+          { request: { method: 'GET', url: `Patient/${fresh}`, ifNoneMatch: 'W/"1"' } },
+        ],
+      },
+    })
+    expect(r.status).toBe(200)
+    expect(r.body.type).toBe('batch-response')
+    const entries = r.body.entry
+    expect(entries.map((e) => e.response!.status)).toEqual(['201', '412', '412', '200', '201', '412', '400', '400', '200', '304'])
+    expect(entries[0]!.resource!.meta.versionId).toBe('1')
+    expect(entries[0]!.response!.location).toBe(`Patient/${fresh}/_history/1`)
+    for (const [i, version] of [[1, 1], [2, 1], [5, 1]] as const) {
+      const outcome = entries[i]!.response!.outcome!
+      expect(outcome.issue[0]!.details.coding[0]!.code).toBe('VERSION_CONFLICT')
+      expect(outcome.issue[0]!.expression).toEqual([`Bundle.entry[${i}]`])
+      expect(errorOfOutcome(outcome)).toEqual({ code: 'VERSION_CONFLICT', params: { currentVersion: version } })
+    }
+    expect(entries[3]!.response!.etag).toBe('W/"2"')
+    expect(entries[6]!.response!.outcome!.issue[0]!.expression).toEqual(['Bundle.entry[6].request.ifNoneMatch'])
+    expect(entries[7]!.response!.outcome!.issue[0]!.diagnostics).toMatch(/несовместимы/)
+    expect(entries[8]!.resource!.id).toBe(fresh)
+    expect(entries[9]!.resource).toBeUndefined()
+    // The failed entries left nothing: the existing patient is at version 2 (entry 3), not male.
+    const now = (await registrar<Resource>('GET', `Patient/${existing.id}`)).body as Resource & { gender: string; active: boolean }
+    expect([now.meta.versionId, now.gender, now.active]).toEqual(['2', 'female', true])
+    expect((await registrar<Bundle>('GET', `Patient/${twice}/_history`)).body.entry).toHaveLength(1)
+  })
+
+  it('in a transaction: a create-only PUT of an existing resource is 412 for the whole bundle, nothing kept', async () => {
+    const existing = (await putNew(registrar, clientId('tx-existing'), patient('Транзакционная', ['Ия']))).body
+    const fresh = clientId('tx-fresh')
+    const marker = patient('Откатная', ['Ия'])
+    const bundle = (againId: string) => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: marker, request: { method: 'POST', url: 'Patient' } },
+        { resource: { ...patient('Свежая', ['Ия']), id: fresh }, request: { method: 'PUT', url: `Patient/${fresh}`, ifNoneMatch: '*' } },
+        { resource: { ...existing, meta: undefined, id: againId }, request: { method: 'PUT', url: `Patient/${againId}`, ifNoneMatch: '*' } },
+      ],
+    })
+    const bad = await registrar('POST', '', { json: bundle(existing.id) })
+    const o = expectOutcome(bad, 412, 'VERSION_CONFLICT', 'conflict')
+    expect(o.issue[0]!.expression).toEqual(['Bundle.entry[2]'])
+    expect(errorOfOutcome(o)?.params.currentVersion).toBe(1)
+    expect(ids(await search(registrar, 'Patient?family=откатная'))).toEqual([])
+    expectOutcome(await registrar('GET', `Patient/${fresh}`), 404, 'NOT_FOUND')
+    const good = await registrar<Bundle>('POST', '', { json: bundle(clientId('tx-other')) })
+    expect(good.body.entry.map((e) => e.response!.status)).toEqual(['201', '201', '201'])
+  })
+})
+
+describe('batch writes in bulk', () => {
+  const batch = (client: Fhir, entry: unknown[], headers: Record<string, string> = {}) =>
+    client<Bundle>('POST', '', { json: { resourceType: 'Bundle', type: 'batch', entry }, headers })
+  const put = (resource: Record<string, unknown> & { id: string }, request: Record<string, string> = {}) => ({
+    resource,
+    request: { method: 'PUT', url: `${String(resource.resourceType)}/${resource.id}`, ...request },
+  })
+
+  it('keeps the entries around a failing one and leaves nothing of it: no version, no index row', async () => {
+    const stamp = Date.now().toString(36)
+    const base = (await create(registrar, patient('Серединова', ['Ия']))).id
+    const current = (await registrar<Resource>('GET', `Patient/${base}`)).body
+    const first = { ...patient('Перваякраева', ['Ия']), id: `edge-a-${stamp}` }
+    const last = { ...patient('Последнякраева', ['Ия']), id: `edge-b-${stamp}` }
+    const r = await batch(registrar, [
+      put(first, { ifNoneMatch: '*' }),
+      // A stale If-Match: refused under the row lock, after the entries before it were decided.
+      put({ ...current, meta: undefined, name: [{ family: 'Несостоявшаяся', given: ['Ия'] }] } as unknown as Resource, { ifMatch: 'W/"5"' }),
+      put(last, { ifNoneMatch: '*' }),
+    ])
+    expect(r.body.entry.map((e) => e.response!.status)).toEqual(['201', '412', '201'])
+    expect(errorOfOutcome(r.body.entry[1]!.response!.outcome)?.params.currentVersion).toBe(1)
+    expect(ids(await search(registrar, 'Patient?family=перваякраева'))).toEqual([first.id])
+    expect(ids(await search(registrar, 'Patient?family=последнякраева'))).toEqual([last.id])
+    expect(ids(await search(registrar, 'Patient?family=несостоявшаяся'))).toEqual([])
+    expect(ids(await search(registrar, 'Patient?family=серединова')).includes(base)).toBe(true)
+    expect((await registrar<Bundle>('GET', `Patient/${base}/_history`)).body.entry).toHaveLength(1)
+  })
+
+  it('runs entries in order: a GET sees the PUT before it, later writes of one resource see the earlier ones', async () => {
+    const stamp = Date.now().toString(36)
+    const a = { ...patient('Порядкова', ['Ия']), id: `order-a-${stamp}` }
+    const r = await batch(registrar, [
+      put(a, { ifNoneMatch: '*' }),
+      { request: { method: 'GET', url: `Patient/${a.id}` } },
+      put({ ...a, gender: 'male' }, { ifMatch: 'W/"1"' }),
+      put({ ...a, gender: 'other' }, { ifMatch: 'W/"1"' }),
+      { request: { method: 'DELETE', url: `Patient/${a.id}` } },
+      { request: { method: 'DELETE', url: `Patient/${a.id}` } },
+      { request: { method: 'DELETE', url: `Patient/never-${stamp}` } },
+      { resource: patient('Между', ['Ия']), request: { method: 'POST', url: 'Patient' } },
+      put({ ...a, gender: 'female' }, { ifNoneMatch: '*' }),
+    ])
+    expect(r.body.entry.map((e) => e.response!.status)).toEqual(['201', '200', '200', '412', '204', '204', '404', '201', '201'])
+    expect(r.body.entry[1]!.resource!.meta.versionId).toBe('1')
+    expect(r.body.entry[4]!.response!.etag).toBe('W/"3"')
+    expect(r.body.entry[5]!.response!.etag).toBe('W/"3"')
+    expect(r.body.entry[8]!.resource!.meta.versionId).toBe('4')
+    const history = (await registrar<Bundle>('GET', `Patient/${a.id}/_history`)).body
+    expect(history.entry.map((e) => [e.request!.method, e.response!.etag])).toEqual([
+      ['PUT', 'W/"4"'],
+      ['DELETE', 'W/"3"'],
+      ['PUT', 'W/"2"'],
+      ['PUT', 'W/"1"'],
+    ])
+    expect(ids(await search(registrar, `Patient?_id=${a.id}&gender=female`))).toEqual([a.id])
+    expect(ids(await search(registrar, `Patient?_id=${a.id}&gender=male`))).toEqual([])
+  })
+
+  it('answers Prefer: return=minimal without the resources', async () => {
+    const a = { ...patient('Краткова', ['Ия']), id: `minimal-${Date.now().toString(36)}` }
+    const r = await batch(registrar, [put(a, { ifNoneMatch: '*' }), put(a, { ifNoneMatch: '*' })], { prefer: 'return=minimal' })
+    expect(r.body.entry[0]).toEqual({ response: { status: '201', location: `Patient/${a.id}/_history/1`, etag: 'W/"1"', lastModified: expect.any(String) } })
+    expect(r.body.entry[1]!.response!.status).toBe('412')
+  })
+
+  it('writes exactly the rows single writes write', async () => {
+    const stamp = Date.now().toString(36)
+    const resources = [
+      patient('Строкова', ['Ия', 'Петровна'], { birthDate: '1971-02-03', telecom: [{ system: 'phone', value: '+79001234567' }] }),
+      { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }], text: 'ЧСС' }, subject: { reference: 'Patient/x' }, effectiveDateTime: '2026-11-20T10:15:00+03:00', valueQuantity: { value: 72, unit: '/min' } },
+      { resourceType: 'Appointment', status: 'booked', participant: [{ actor: { reference: 'Patient/x' }, status: 'accepted' }], start: '2026-11-25T09:00:00+03:00', end: '2026-11-25T09:15:00+03:00' },
+    ]
+    const now = new Date('2026-11-22T08:00:00.000Z')
+    const writes = (prefix: string) =>
+      resources.flatMap((r, i) => {
+        const id = `${prefix}-${stamp}-${i}`
+        const type = r.resourceType as FhirResourceType
+        const w = { type, id, method: 'PUT' as const, now, scope: '1027700132195', owner: '1027700132195' }
+        return [
+          { ...w, resource: { ...r, id }, ifMatch: null, ifNoneMatch: true },
+          { ...w, resource: { ...r, id, meta: { tag: [{ code: 'v2' }] } }, ifMatch: 1 },
+          { ...w, resource: null, method: 'DELETE' as const, ifMatch: null },
+          { ...w, resource: { ...r, id }, ifMatch: null },
+        ]
+      })
+    await portal.db.transaction(async (tx) => {
+      for (const w of writes('single')) await writeVersion(tx, w)
+    })
+    const outcomes = await portal.db.transaction((tx) => writeVersions(tx, writes('bulk')))
+    expect(outcomes.every((o) => o.ok)).toBe(true)
+    const snapshot = async (prefix: string) => {
+      const like = `${prefix}-${stamp}-%`
+      const strip = <T extends { id: string; body?: string | null }>(rows: T[]) =>
+        rows.map((r) => ({ ...r, id: r.id.replace(prefix, 'x'), ...(r.body ? { body: r.body.replaceAll(prefix, 'x') } : {}) }))
+      return {
+        resources: strip(await portal.db.query<{ id: string; body: string | null }>('SELECT type, id, version, last_updated, deleted, org, body FROM fhir_resources WHERE id LIKE $1 ORDER BY type, id', [like])),
+        history: strip(await portal.db.query<{ id: string; body: string | null }>('SELECT type, id, version, last_updated, deleted, org, method, body FROM fhir_history WHERE id LIKE $1 ORDER BY type, id, version', [like])),
+        strings: strip(await portal.db.query<{ id: string }>('SELECT type, id, param, value FROM fhir_idx_string WHERE id LIKE $1 ORDER BY type, id, param, value', [like])),
+        tokens: strip(await portal.db.query<{ id: string }>('SELECT type, id, param, system, value FROM fhir_idx_token WHERE id LIKE $1 ORDER BY type, id, param, system, value', [like])),
+        dates: strip(await portal.db.query<{ id: string }>('SELECT type, id, param, lo, hi FROM fhir_idx_date WHERE id LIKE $1 ORDER BY type, id, param, lo, hi', [like])),
+      }
+    }
+    const single = await snapshot('single')
+    expect(single.history).toHaveLength(12)
+    expect(single.strings.length + single.tokens.length + single.dates.length).toBeGreaterThan(6)
+    expect(await snapshot('bulk')).toEqual(single)
+  })
+
+  it('meets a concurrent creator of one of its ids: that entry 412, the others written', async () => {
+    const stamp = Date.now().toString(36)
+    const contested = { ...patient('Спорная', ['Ия']), id: `contested-${stamp}` }
+    const others = [0, 1, 2].map((i) => ({ ...patient('Соседняя', [`Ия${i}`]), id: `neighbour-${stamp}-${i}` }))
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    let written!: () => void
+    const hasWritten = new Promise<void>((r) => (written = r))
+    // Another writer has created the contested id and not committed yet.
+    const other = portal.db.transaction(async (tx) => {
+      await writeVersion(tx, { type: 'Patient', id: contested.id, resource: contested, method: 'PUT', now: new Date(), scope: ORG_A, owner: ORG_A, ifMatch: null })
+      written()
+      await released
+    })
+    await hasWritten
+    const pushed = batch(registrar, [put(others[0]!, { ifNoneMatch: '*' }), put(contested, { ifNoneMatch: '*' }), put(others[1]!, { ifNoneMatch: '*' }), put(others[2]!, { ifNoneMatch: '*' })])
+    if (portal.db.kind === 'postgres') {
+      // The batch has reached the insert of the contested id and waits for the other writer.
+      await expect
+        .poll(async () => Number((await portal.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0]!.n), { timeout: 10_000 })
+        .toBeGreaterThan(0)
+    } else {
+      // PGlite runs one transaction at a time: the batch waits for the other one to end.
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    release()
+    await other
+    const r = await pushed
+    expect(r.body.entry.map((e) => e.response!.status)).toEqual(['201', '412', '201', '201'])
+    expect((await registrar<Bundle>('GET', `Patient/${contested.id}/_history`)).body.entry).toHaveLength(1)
+    expect(ids(await search(registrar, `Patient?_id=${others.map((o) => o.id).join(',')}`))).toEqual(others.map((o) => o.id).sort())
   })
 })
 

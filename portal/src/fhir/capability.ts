@@ -16,6 +16,11 @@ export function capabilityStatement(base: string, now: Date): Record<string, unk
       {
         mode: 'server',
         security: { cors: false, description: 'Bearer-токен сеанса портала (вход по ЭП или по паролю с кодом)' },
+        documentation:
+          'Условные записи: PUT с If-Match: W/"версия" обновляет только эту версию; PUT с If-None-Match: * ' +
+          '(в пакетах request.ifNoneMatch: "*") только создаёт — если ресурс уже есть (удалённый не в счёт), 412 ' +
+          'VERSION_CONFLICT с текущей версией (расширение urn:lkmr:error-params, currentVersion). Пакет batch: ' +
+          'каждый элемент сам по себе, ответы по порядку; transaction: всё или ничего.',
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
         resource: FHIR_RESOURCE_TYPES.map((type) => ({
           type,
@@ -23,6 +28,8 @@ export function capabilityStatement(base: string, now: Date): Record<string, unk
           readHistory: true,
           updateCreate: true,
           conditionalCreate: true,
+          // If-None-Match on reads: 304 when the version is current.
+          conditionalRead: 'not-match',
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
           interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code })),

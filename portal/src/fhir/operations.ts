@@ -1,5 +1,5 @@
 // The write operations of the REST API, shared by the single-resource routes and transaction
-// bundles: create (optionally conditional), update (optionally If-Match), delete.
+// bundles: create (optionally conditional), update (optionally If-Match or If-None-Match: *), delete.
 import type { FhirResourceType } from '../../../src/shared/fhir/systems'
 import type { Caller } from '../auth/guard'
 import type { Queryable } from '../db'
@@ -7,7 +7,7 @@ import { orgScope, ownerOrg, requireAccess } from './access'
 import { FhirProblem, invalid } from './outcome'
 import { runSearch } from './search'
 import type { Json } from './search-params'
-import { newId, readCurrent, writeVersion, type StoredVersion } from './store'
+import { newId, readCurrent, writeVersion, type StoredVersion, type WriteRequest, type WriteResult } from './store'
 
 export interface OperationResult {
   stored: StoredVersion
@@ -75,39 +75,45 @@ export async function findConditionalMatch(ctx: OperationContext, type: FhirReso
   return first ? readCurrent(ctx.q, type, first.id, scope) : null
 }
 
-/** Update (or create with the client's id: how the workstation pushes offline creations idempotently). */
-export async function updateResource(
-  ctx: OperationContext,
-  type: FhirResourceType,
-  id: string,
-  resource: Json,
-  ifMatch: number | null,
-): Promise<OperationResult> {
+/** The preconditions of a PUT or DELETE. */
+export interface WriteConditions {
+  /** If-Match: the version the writer read; null = unconditional. */
+  ifMatch: number | null
+  /** If-None-Match: * — only create: refused (412) when the resource exists (a deleted one does not). */
+  ifNoneMatch?: boolean
+}
+
+/**
+ * The store write of a PUT (`resource`) or DELETE (null) by the caller: refused here when the role
+ * may not write the type; the store checks the organisation and the preconditions.
+ */
+export function writeRequestOf(ctx: OperationContext, type: FhirResourceType, id: string, resource: Json | null, c: WriteConditions): WriteRequest {
   requireAccess(ctx.caller, type, 'write')
-  const { stored, created } = await writeVersion(ctx.q, {
+  return {
     type,
     id,
     resource,
-    method: 'PUT',
+    method: resource ? 'PUT' : 'DELETE',
     now: ctx.now,
     scope: orgScope(ctx.caller),
     owner: ownerOrg(ctx.caller),
-    ifMatch,
-  })
-  return { stored, status: created ? 201 : 200 }
+    ifMatch: c.ifMatch,
+    ifNoneMatch: c.ifNoneMatch ?? false,
+  }
 }
 
-export async function deleteResource(ctx: OperationContext, type: FhirResourceType, id: string, ifMatch: number | null): Promise<OperationResult> {
-  requireAccess(ctx.caller, type, 'write')
-  const { stored } = await writeVersion(ctx.q, {
-    type,
-    id,
-    resource: null,
-    method: 'DELETE',
-    now: ctx.now,
-    scope: orgScope(ctx.caller),
-    owner: ownerOrg(ctx.caller),
-    ifMatch,
-  })
-  return { stored, status: 204 }
+/** The answer status of a written PUT or DELETE. */
+export const writeStatus = (w: WriteRequest, r: WriteResult): OperationResult['status'] => (w.resource === null ? 204 : r.created ? 201 : 200)
+
+/** Update (or create with the client's id: how the workstation pushes offline creations idempotently). */
+export async function updateResource(ctx: OperationContext, type: FhirResourceType, id: string, resource: Json, c: WriteConditions): Promise<OperationResult> {
+  const w = writeRequestOf(ctx, type, id, resource, c)
+  const result = await writeVersion(ctx.q, w)
+  return { stored: result.stored, status: writeStatus(w, result) }
+}
+
+export async function deleteResource(ctx: OperationContext, type: FhirResourceType, id: string, c: WriteConditions): Promise<OperationResult> {
+  const w = writeRequestOf(ctx, type, id, null, c)
+  const result = await writeVersion(ctx.q, w)
+  return { stored: result.stored, status: writeStatus(w, result) }
 }

@@ -1,8 +1,11 @@
 // Every error of the FHIR API is an OperationOutcome (application/fhir+json) with the HTTP status
 // FHIR expects. The issue carries our catalogue code (details.coding, system urn:lkmr:error) so the
-// workstation shows the same Russian texts as everywhere else, plus where in the resource it was.
+// workstation shows the same Russian texts as everywhere else, the code's params (an extension,
+// e.g. a 412's currentVersion; src/shared/fhir/outcome.ts reads them), and where in the resource
+// it was.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERRORS, describeError, type ErrorCode, type ErrorParams } from '../../../src/shared/errors'
+import { ERROR_CODE_SYSTEM, errorParamsExtension, type FhirExtension } from '../../../src/shared/fhir/outcome'
 import { FHIR_CONTENT_TYPE } from '../../../src/shared/fhir/systems'
 import { HTTP_STATUS } from '../http-errors'
 
@@ -62,6 +65,7 @@ const ISSUE_BY_CODE: Partial<Record<ErrorCode, IssueType>> = {
 export interface OperationOutcome {
   resourceType: 'OperationOutcome'
   issue: Array<{
+    extension?: FhirExtension[]
     severity: 'error' | 'information'
     code: IssueType
     details: { coding: Array<{ system: string; code: string }>; text: string }
@@ -72,12 +76,14 @@ export interface OperationOutcome {
 
 export function operationOutcome(code: ErrorCode, issues: Issue[], params: ErrorParams = {}): OperationOutcome {
   const text = describeError({ code, params })
+  const extension = errorParamsExtension(params)
   return {
     resourceType: 'OperationOutcome',
     issue: issues.map((i) => ({
+      ...(extension ? { extension: [extension] } : {}),
       severity: 'error',
       code: i.code,
-      details: { coding: [{ system: 'urn:lkmr:error', code }], text: `${text.title}. ${text.message}` },
+      details: { coding: [{ system: ERROR_CODE_SYSTEM, code }], text: `${text.title}. ${text.message}` },
       ...(i.diagnostics ? { diagnostics: i.diagnostics } : {}),
       ...(i.expression ? { expression: [i.expression] } : {}),
     })),

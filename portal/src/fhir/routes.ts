@@ -1,5 +1,5 @@
 // The FHIR R4 REST API under /api/v1/fhir: read, vread, search, create (conditional), update
-// (If-Match), delete, instance/type/system history, transaction and batch bundles, and the
+// (If-Match; If-None-Match: * to create only), delete, instance/type/system history, transaction and batch bundles, and the
 // CapabilityStatement. Every error in this scope is an OperationOutcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../../src/shared/errors'
@@ -11,7 +11,7 @@ import { orgScope, readableTypes, requireAccess, requireOrganisation } from './a
 import { etag, historyBundle, parseEtag, searchBundle, type BundleLink } from './bundle'
 import { capabilityStatement } from './capability'
 import { START_CURSOR, historyPage, instanceHistory, parseCursor } from './history'
-import { createResource, deleteResource, updateResource, type OperationResult } from './operations'
+import { createResource, deleteResource, updateResource, type OperationResult, type WriteConditions } from './operations'
 import { FhirProblem, handleFhirError, invalid, notSupported, operationOutcome, sendOutcome } from './outcome'
 import { parseCount, runSearch } from './search'
 import { dateRange } from './search-params'
@@ -67,11 +67,26 @@ function ifMatchOf(request: FastifyRequest): number | null {
   return v
 }
 
+/**
+ * The preconditions of a PUT: If-Match W/"v" (update that version), or If-None-Match: * (create
+ * only: 412 when the resource exists). On reads If-None-Match means 304 instead (the GET route).
+ */
+function putConditionsOf(request: FastifyRequest): WriteConditions {
+  const ifMatch = ifMatchOf(request)
+  const header = request.headers['if-none-match']
+  if (header === undefined) return { ifMatch }
+  if (ifMatch !== null) throw invalid('If-Match и If-None-Match в одном запросе несовместимы: укажите одно из условий', 'If-None-Match', 'invariant')
+  if (String(header).trim() !== '*') throw invalid('If-None-Match при записи допускает только «*» (создать, если записи ещё нет)', 'If-None-Match', 'value')
+  return { ifMatch: null, ifNoneMatch: true }
+}
+
+const preferMinimal = (prefer: string | string[] | undefined) => Boolean(prefer && /return=minimal/.test(String(prefer)))
+
 function sendResource(reply: FastifyReply, stored: StoredVersion, status: number, base: string, prefer: string | string[] | undefined): FastifyReply {
   reply.code(status).header('etag', etag(stored.version)).header('last-modified', stored.lastUpdated.toUTCString())
   if (status === 201) reply.header('location', `${base}/${stored.type}/${stored.id}/_history/${stored.version}`)
   reply.type(`${FHIR_CONTENT_TYPE}; charset=utf-8`)
-  if (prefer && /return=minimal/.test(String(prefer))) return reply.send('')
+  if (preferMinimal(prefer)) return reply.send('')
   return reply.send(stored.body)
 }
 
@@ -115,10 +130,11 @@ export async function registerFhirRoutes(app: FastifyInstance, s: FhirSettings):
         const body = request.body as Record<string, unknown> | null
         if (!body || typeof body !== 'object') throw invalid('Ожидается Bundle', 'Bundle', 'structure')
         const caller = callerOf(request)
+        const o = { minimal: preferMinimal(request.headers.prefer) }
         const result =
           body.type === 'batch'
-            ? await processBatch(s.db, caller, body, s.now(), baseOf(request))
-            : await processTransaction(s.db, caller, body, s.now(), baseOf(request))
+            ? await processBatch(s.db, caller, body, s.now(), baseOf(request), o)
+            : await processTransaction(s.db, caller, body, s.now(), baseOf(request), o)
         return reply.type(`${FHIR_CONTENT_TYPE}; charset=utf-8`).send(result)
       })
 
@@ -169,8 +185,8 @@ export async function registerFhirRoutes(app: FastifyInstance, s: FhirSettings):
         const type = typeOf(request.params.type)
         const id = idOf(request.params.id)
         const resource = validateResource(request.body, { type, id })
-        const ifMatch = ifMatchOf(request)
-        const result = await s.db.transaction((tx) => updateResource({ ...ctxOf(request), q: tx }, type, id, resource, ifMatch))
+        const conditions = putConditionsOf(request)
+        const result = await s.db.transaction((tx) => updateResource({ ...ctxOf(request), q: tx }, type, id, resource, conditions))
         return sendResource(reply, result.stored, result.status, baseOf(request), request.headers.prefer)
       })
 
@@ -178,7 +194,7 @@ export async function registerFhirRoutes(app: FastifyInstance, s: FhirSettings):
         const type = typeOf(request.params.type)
         const id = idOf(request.params.id)
         const ifMatch = ifMatchOf(request)
-        const result: OperationResult = await s.db.transaction((tx) => deleteResource({ ...ctxOf(request), q: tx }, type, id, ifMatch))
+        const result: OperationResult = await s.db.transaction((tx) => deleteResource({ ...ctxOf(request), q: tx }, type, id, { ifMatch }))
         return reply.code(204).header('etag', etag(result.stored.version)).send()
       })
 

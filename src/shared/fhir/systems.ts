@@ -44,4 +44,6 @@ export const FHIR_EXTENSIONS = {
   attachment: 'urn:lkmr:extension:attachment',
   /** Slot: the appointment that booked it (two registrars' bookings of one slot then differ). */
   slotAppointment: 'urn:lkmr:extension:slot-appointment',
+  /** OperationOutcome.issue: the error catalogue params of the issue's code (outcome.ts). */
+  errorParams: 'urn:lkmr:error-params',
 } as const
