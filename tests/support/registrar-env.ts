@@ -52,10 +52,10 @@ export function newWorkstation(env: RegistrarEnv, overrides: Partial<AppConfig> 
         portalUrl: env.portal.url,
         portalCaFile: env.fx.manifest.caCertPem,
         idleTimeoutMs: 0,
-        storeDir: mkdtempSync(join(tmpdir(), 'lkmr-ws-')),
         // The tests drive sync themselves (sync.now); the schedule stays out of the way.
         syncIntervalMs: 3600_000,
         ...overrides,
+        storeDir: overrides.storeDir ?? mkdtempSync(join(tmpdir(), 'lkmr-ws-')),
       },
     }),
     { transport: 'web', log },

@@ -6,6 +6,7 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } 
 import { AppError } from '../../../shared/errors'
 import { userSchema, type User } from '../../../shared/model'
 import { formatDateTimeRu } from '../../../shared/format'
+import { isValidSnils } from '../../../shared/validators'
 import type { AsyncStore } from '../store/store-protocol'
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
@@ -23,7 +24,9 @@ export function offlineLoginKey(login: string): string {
   const t = login.trim().toLowerCase()
   if (t.includes('@')) return `email:${t}`
   const digits = t.replace(/\D/g, '')
-  if (/^[\d\s()+-]+$/.test(t) && digits.length === 11 && /^[78]/.test(digits) && /[+()]|^8|^7/.test(t)) return `phone:7${digits.slice(1)}`
+  // 11 digits are a СНИЛС when its checksum holds and nothing marks a phone (+, brackets), as the portal decides.
+  if (digits.length === 11 && !/[+()]/.test(t) && isValidSnils(digits)) return `snils:${digits}`
+  if (/^[\d\s()+-]+$/.test(t) && digits.length === 11 && /^[78]/.test(digits)) return `phone:7${digits.slice(1)}`
   if (/^[\d\s-]+$/.test(t)) return `digits:${digits}`
   return `login:${t}`
 }
@@ -62,23 +65,30 @@ export class OfflineLogin {
   async verify(login: string, password: string): Promise<{ user: User; validUntil: Date }> {
     const key = offlineLoginKey(login)
     const now = this.now().getTime()
-    const f = this.failures.get(key)
-    if (f && f.lockedUntil > now) {
-      const unlockAt = new Date(f.lockedUntil)
-      throw new AppError('ACCOUNT_LOCKED', { unlockAt: formatDateTimeRu(unlockAt, CLINIC_TIME_ZONE), unlockAtIso: unlockAt.toISOString() }, 'offline login locked after failures')
-    }
+    this.refuseIfLocked(key, now)
     const unavailable = () => new AppError('OFFLINE_LOGIN_UNAVAILABLE', { days: this.maxAgeDays }, 'no recent online login of this account here')
     if (this.maxAgeDays <= 0) throw unavailable()
     const credential = await (await this.store()).getOfflineCredential(key)
     if (!credential) throw unavailable()
     const validUntil = new Date(Date.parse(credential.verifiedAt) + this.maxAgeDays * 86_400_000)
     if (validUntil.getTime() <= now) throw unavailable()
-    if (!(await checkVerifier(credential.verifier, password))) {
-      const count = (f?.count ?? 0) + 1
-      this.failures.set(key, { count: count >= MAX_FAILURES ? 0 : count, lockedUntil: count >= MAX_FAILURES ? now + LOCK_MS : 0 })
+    const matches = await checkVerifier(credential.verifier, password)
+    // Other attempts may have ended while this one was hashing: count on from theirs, and let no
+    // attempt that started before a lock through after it.
+    this.refuseIfLocked(key, now)
+    if (!matches) {
+      const count = (this.failures.get(key)?.count ?? 0) + 1
+      this.failures.set(key, count >= MAX_FAILURES ? { count: 0, lockedUntil: now + LOCK_MS } : { count, lockedUntil: 0 })
       throw new AppError('CREDENTIALS_INVALID', {}, 'offline password check failed')
     }
     this.failures.delete(key)
     return { user: userSchema.parse(JSON.parse(credential.userJson)), validUntil }
+  }
+
+  private refuseIfLocked(key: string, now: number): void {
+    const f = this.failures.get(key)
+    if (!f || f.lockedUntil <= now) return
+    const unlockAt = new Date(f.lockedUntil)
+    throw new AppError('ACCOUNT_LOCKED', { unlockAt: formatDateTimeRu(unlockAt, CLINIC_TIME_ZONE), unlockAtIso: unlockAt.toISOString() }, 'offline login locked after failures')
   }
 }

@@ -59,10 +59,16 @@ export class SessionManager {
     this.current = { response: null, user, expiresAt: expiresAt.toISOString(), certificateId: null, method: 'password' }
     if (previous?.response) void this.portal.logout(previous.response.accessToken).catch(() => {})
     const c = this.current
-    this.refreshTimer = setTimeout(() => {
-      if (this.current === c) void this.end('expired')
-    }, Math.max(1000, Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1)))
-    this.refreshTimer.unref()
+    // A timer waits at most 2^31-1 ms (24.8 days; offline logins may last 30): re-armed until due.
+    const arm = () => {
+      this.refreshTimer = setTimeout(() => {
+        if (this.current !== c) return
+        if (expiresAt.getTime() > Date.now()) arm()
+        else void this.end('expired')
+      }, Math.max(1000, Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1)))
+      this.refreshTimer.unref()
+    }
+    arm()
     this.touch()
     return this.info() as SessionInfo
   }

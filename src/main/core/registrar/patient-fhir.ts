@@ -1,7 +1,8 @@
 // A patient between the registrar's form and FHIR R4: name (family, given + отчество as the
 // second given), gender, birthDate, СНИЛС and полис ОМС identifiers, phone, address, and
 // прикрепление as a project extension (one entry per attachment, the history kept in order).
-// Elements the form does not show (meta, other identifiers, telecom, extensions) are kept.
+// Elements the form does not show (other names, identifiers, phones, e-mail, addresses, extensions)
+// are kept; meta is the portal's and is dropped.
 import { FHIR_SYSTEMS } from '../../../shared/fhir/systems'
 import type { Attachment, PatientForm } from '../../../shared/registrar'
 import { ATTACHMENT_EXTENSION, identifierValue, type Json } from '../store/index-fields'
@@ -31,7 +32,10 @@ export function patientToForm(p: Json): PatientForm {
 /** The new FHIR state: the form's fields over the previous resource (or a new one). */
 export function formToPatient(form: PatientForm, id: string, previous: Json | null): Json {
   const base: Json = previous ? structuredClone(previous) : { resourceType: 'Patient', id }
-  const otherNames = arr(base.name).filter((n) => obj(n)?.use !== 'official' && n !== arr(base.name)[0])
+  // The name the form shows (the official one, else the first) is replaced; the others are kept.
+  const names = arr(base.name)
+  const shownName = names.find((n) => obj(n)?.use === 'official') ?? names[0]
+  const otherNames = names.filter((n) => n !== shownName && obj(n)?.use !== 'official')
   base.name = [{ use: 'official', family: form.family, given: [form.given, ...(form.patronymic ? [form.patronymic] : [])] }, ...otherNames]
   base.gender = form.gender
   base.birthDate = form.birthDate
@@ -43,11 +47,15 @@ export function formToPatient(form: PatientForm, id: string, previous: Json | nu
   if (form.oms) identifiers.push({ system: FHIR_SYSTEMS.oms, value: form.oms })
   if (identifiers.length > 0) base.identifier = identifiers
   else delete base.identifier
-  const telecom = arr(base.telecom).filter((t) => obj(t)?.system !== 'phone')
+  // Likewise the first phone: other phones and the e-mail stay.
+  const shownPhone = arr(base.telecom).find((t) => obj(t)?.system === 'phone')
+  const telecom = arr(base.telecom).filter((t) => t !== shownPhone)
   if (form.phone) telecom.unshift({ system: 'phone', value: form.phone, use: 'mobile' })
   if (telecom.length > 0) base.telecom = telecom
   else delete base.telecom
-  if (form.address) base.address = [{ use: 'home', type: 'physical', text: form.address, country: 'RU' }]
+  // And the first address: another one (a temporary address) stays.
+  const addresses = [...(form.address ? [{ use: 'home', type: 'physical', text: form.address, country: 'RU' }] : []), ...arr(base.address).slice(1)]
+  if (addresses.length > 0) base.address = addresses
   else delete base.address
   delete base.meta
   base.resourceType = 'Patient'

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { AppError } from '../../../shared/errors'
 import { formatDateTimeRu } from '../../../shared/format'
 import { FHIR_EXTENSIONS } from '../../../shared/fhir/systems'
-import { localIsoDate, normalizePatientForm, validatePatientForm } from '../../../shared/patient-form'
+import { formatRuDate, localIsoDate, normalizePatientForm, validatePatientForm } from '../../../shared/patient-form'
 import type { AppointmentView, DoctorSchedule, PatientForm, PatientRecord, SlotView, SyncProblem } from '../../../shared/registrar'
 import { appointmentIndex, displayName, refId, type Json } from '../store/index-fields'
 import type { AsyncStore } from '../store/store-protocol'
@@ -97,7 +97,7 @@ export class RegistrarService {
     list.push({ id: randomUUID(), organisation, area, basis, from, to: null, endReason: null })
     const body = withAttachments(patient.body, list)
     const name = displayName(body)
-    await this.commit('patient.attach', name, `Пациент ${name} прикреплён: участок ${area} с ${from}`, [{ type: 'Patient', id, body }], true)
+    await this.commit('patient.attach', name, `Пациент ${name} прикреплён: участок ${area} с ${formatRuDate(from)}`, [{ type: 'Patient', id, body }], true)
     return this.getPatient(id)
   }
 
@@ -109,7 +109,7 @@ export class RegistrarService {
     if (to < current.from) throw new AppError('FIELD_INVALID', { field: 'Дата открепления', fieldName: 'to', reason: 'Дата открепления раньше даты прикрепления.' })
     const body = withAttachments(patient.body, list.map((a) => (a === current ? { ...a, to, endReason: reason } : a)))
     const name = displayName(body)
-    await this.commit('patient.detach', name, `Пациент ${name} откреплён с ${to}: ${reason}`, [{ type: 'Patient', id, body }], true)
+    await this.commit('patient.detach', name, `Пациент ${name} откреплён с ${formatRuDate(to)}: ${reason}`, [{ type: 'Patient', id, body }], true)
     return this.getPatient(id)
   }
 
@@ -306,7 +306,8 @@ export class RegistrarService {
   async discard(changeId: string): Promise<void> {
     const change = await this.d.store.change(changeId)
     if (!change || change.state === 'pending') throw new AppError('NOT_FOUND', {}, `no refused or conflicting change ${changeId}`)
-    await this.d.store.discard(changeId, this.d.actor(), this.now().toISOString(), 'Изменение отменено пользователем, восстановлена версия портала')
+    const title = (await this.d.store.problems()).find((p) => p.changeId === changeId)?.title ?? ''
+    await this.d.store.discard(changeId, this.d.actor(), this.now().toISOString(), `Изменение «${title}» отменено пользователем, восстановлена версия портала`)
     this.d.changed([...new Set(change.entries.map((e) => e.type))])
   }
 

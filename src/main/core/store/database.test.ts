@@ -1,6 +1,7 @@
 // The encrypted database file: the key is needed to read it (the file, a copy of it, its WAL),
 // nothing personal is readable in the bytes on disk, the pragmas the store relies on are set,
 // and where the Node host's key comes from.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +9,7 @@ import Database from 'better-sqlite3-multiple-ciphers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AppError } from '../../../shared/errors'
 import { FHIR_SYSTEMS } from '../../../shared/fhir/systems'
-import { fileKeySource, KEY_BYTES, newStoreKey, openDatabase, parseHexKey, type Db } from './database'
+import { fileKeySource, KEY_BYTES, newStoreKey, openDatabase, parseHexKey, wrappedKeySource, type Db, type KeyWrapper } from './database'
 import { SCHEMA_VERSION } from './migrations'
 import { Store } from './store'
 
@@ -246,5 +247,68 @@ describe('fileKeySource', () => {
     expect(parseHexKey('00'.repeat(31) + 'fF').equals(Buffer.from([...Array<number>(31).fill(0), 0xff]))).toBe(true)
     expect(failure(() => parseHexKey('')).code).toBe('STORE_UNAVAILABLE')
     expect(failure(() => parseHexKey('g'.repeat(64))).code).toBe('STORE_UNAVAILABLE')
+  })
+})
+
+/**
+ * Electron's safeStorage is not available under Node: this stands in for the OS's protection with
+ * AES-256-GCM under a secret of "this computer and user". Another secret is another computer.
+ */
+function osProtection(available = true): KeyWrapper {
+  const secret = randomBytes(32)
+  return {
+    isEncryptionAvailable: () => available,
+    encryptString(plain) {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', secret, iv)
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
+      return Buffer.concat([iv, cipher.getAuthTag(), body])
+    },
+    decryptString(wrapped) {
+      const decipher = createDecipheriv('aes-256-gcm', secret, wrapped.subarray(0, 12))
+      decipher.setAuthTag(wrapped.subarray(12, 28))
+      return Buffer.concat([decipher.update(wrapped.subarray(28)), decipher.final()]).toString('utf8')
+    },
+  }
+}
+
+describe('wrappedKeySource', () => {
+  it('keeps the key only wrapped by the OS, 0600, and gives the same key again', () => {
+    const keyFile = join(dir, 'store.wrapped-key')
+    const os = osProtection()
+    const key = wrappedKeySource(os, keyFile).load()
+    expect(key).toHaveLength(KEY_BYTES)
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+    const onDisk = readFileSync(keyFile)
+    expect(onDisk.includes(Buffer.from(key.toString('hex')))).toBe(false)
+    expect(onDisk.includes(key)).toBe(false)
+    expect(wrappedKeySource(os, keyFile).load().equals(key)).toBe(true)
+    const file = join(dir, 'store.db')
+    const db = openDatabase(file, key)
+    writePatient(db)
+    db.close()
+    expect(readPatientFamily(openTracked(file, wrappedKeySource(os, keyFile).load()))).toBe(FAMILY)
+  })
+
+  it('refuses with STORE_UNAVAILABLE when the OS protection is not available, writing nothing', () => {
+    const keyFile = join(dir, 'store.wrapped-key')
+    expect(failure(() => wrappedKeySource(osProtection(false), keyFile).load()).code).toBe('STORE_UNAVAILABLE')
+    expect(existsSync(keyFile)).toBe(false)
+  })
+
+  it('refuses a copied profile on another computer with STORE_UNAVAILABLE, leaving the key file', () => {
+    const keyFile = join(dir, 'store.wrapped-key')
+    wrappedKeySource(osProtection(), keyFile).load()
+    const before = readFileSync(keyFile)
+    const e = failure(() => wrappedKeySource(osProtection(), keyFile).load())
+    expect(e.code).toBe('STORE_UNAVAILABLE')
+    expect(readFileSync(keyFile).equals(before)).toBe(true)
+  })
+
+  it('refuses a wrapped value that is not a key', () => {
+    const keyFile = join(dir, 'store.wrapped-key')
+    const os = osProtection()
+    writeFileSync(keyFile, os.encryptString('not a key'), { mode: 0o600 })
+    expect(failure(() => wrappedKeySource(os, keyFile).load()).code).toBe('STORE_UNAVAILABLE')
   })
 })

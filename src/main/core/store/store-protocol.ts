@@ -21,6 +21,7 @@ export const STORE_METHODS = [
   'commitChange',
   'nextChanges',
   'ackChange',
+  'ackChanges',
   'rejectChange',
   'conflictChange',
   'counts',

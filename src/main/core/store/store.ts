@@ -87,8 +87,14 @@ export interface PullEntry {
   id: string
   version: number
   deleted: boolean
-  body: Json | null
+  /**
+   * The resource, or its JSON text: the sync engine sends text to the store worker, which is
+   * cheaper to pass between threads than objects and is what gets stored anyway.
+   */
+  body: Json | string | null
 }
+
+const jsonText = (body: Json | string): string => (typeof body === 'string' ? body : JSON.stringify(body))
 
 export interface PatientRow {
   id: string
@@ -115,6 +121,11 @@ function worst(states: Array<string | null>): ChangeState | null {
   for (const s of states) if (s && (out === null || STATE_RANK[s as ChangeState] > STATE_RANK[out])) out = s as ChangeState
   return out
 }
+
+/** A patient search result row: the index's summary columns, the id and the worst unsent change. */
+const PATIENT_COLUMNS = `SELECT r.id, p.display_name, p.birth_date, p.gender, p.snils, p.oms, p.phone, p.attached,
+  (SELECT max(CASE c.state WHEN 'conflict' THEN 3 WHEN 'rejected' THEN 2 ELSE 1 END)
+     FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = 'Patient' AND e.id = r.id) AS change_rank`
 
 /** Name matches taken from FTS5 before sorting by name: bounds the work for one-letter queries. */
 const FTS_FETCH_LIMIT = 1000
@@ -147,6 +158,7 @@ export class Store {
       base: db.prepare<[number], { version: number | null; body: string | null }>('SELECT version, body FROM base_versions WHERE rid = ?'),
       baseSet: db.prepare<[number | null, string | null, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ?'),
       baseDelete: db.prepare<[number]>('DELETE FROM base_versions WHERE rid = ?'),
+      baseNewer: db.prepare<[number, string | null, number, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ? AND (version IS NULL OR version < ?)'),
       ftsDelete: db.prepare<[number]>('DELETE FROM patient_names WHERE rowid = ?'),
       ftsInsert: db.prepare<[number, string]>('INSERT INTO patient_names (rowid, name) VALUES (?, ?)'),
       patientIdx: db.prepare<[number, string | null, string | null, string | null, string, string, string | null, string | null, number]>(
@@ -212,10 +224,7 @@ export class Store {
   /** As-you-type patient search: a name (FTS5 prefix, then one typo forgiven), СНИЛС, ОМС or a birth date. */
   searchPatients(text: string, limit: number): { kind: ReturnType<typeof parseSearchQuery>['kind']; rows: PatientRow[] } {
     const query = parseSearchQuery(text)
-    const select = `SELECT r.id, p.display_name, p.birth_date, p.gender, p.snils, p.oms, p.phone, p.attached,
-      (SELECT max(CASE c.state WHEN 'conflict' THEN 3 WHEN 'rejected' THEN 2 ELSE 1 END)
-         FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = 'Patient' AND e.id = r.id) AS change_rank
-      FROM patient_idx p JOIN resources r ON r.rid = p.rid`
+    const select = `${PATIENT_COLUMNS} FROM patient_idx p JOIN resources r ON r.rid = p.rid`
     let rows: RawPatientRow[] = []
     switch (query.kind) {
       case 'empty':
@@ -233,13 +242,13 @@ export class Store {
       }
       case 'name': {
         let match = ftsMatch(query.words.map((w) => [w]))
-        rows = this.nameRows(select, match, limit)
+        rows = this.nameRows(match, limit)
         if (rows.length === 0) {
           // Nothing as typed: forgive one typo in each word of four letters or more.
           const alternatives = query.words.map((w) => (w.length >= 4 ? [w, ...typoCandidates(w, (lo, hi) => this.vocab(lo, hi))] : [w]))
           if (alternatives.some((a) => a.length > 1)) {
             match = ftsMatch(alternatives)
-            rows = this.nameRows(select, match, limit)
+            rows = this.nameRows(match, limit)
           }
         }
         break
@@ -248,11 +257,14 @@ export class Store {
     return { kind: query.kind, rows: rows.map(toPatientRow) }
   }
 
-  private nameRows(select: string, match: string, limit: number): RawPatientRow[] {
+  private nameRows(match: string, limit: number): RawPatientRow[] {
+    // Sorted and cut to `limit` on patient_idx alone: only the rows shown are joined to resources
+    // (a page of JSON each) and looked up in the outbox.
     return this.db
       .prepare<[string, number, number], RawPatientRow>(
-        `WITH m AS (SELECT rowid FROM patient_names WHERE patient_names MATCH ? LIMIT ?)
-         ${select} JOIN m ON m.rowid = p.rid ORDER BY p.sort_name LIMIT ?`,
+        `WITH m AS (SELECT rowid FROM patient_names WHERE patient_names MATCH ? LIMIT ?),
+         top AS (SELECT p.* FROM m JOIN patient_idx p ON p.rid = m.rowid ORDER BY p.sort_name LIMIT ?)
+         ${PATIENT_COLUMNS} FROM top p JOIN resources r ON r.rid = p.rid ORDER BY p.sort_name`,
       )
       .all(match, FTS_FETCH_LIMIT, limit)
   }
@@ -337,22 +349,24 @@ export class Store {
     this.index(rid, type, body, existing !== undefined)
   }
 
-  private index(rid: number, type: string, body: Json, replacing: boolean): void {
+  /** Search rows of a resource; a body given as JSON text is parsed only for the types indexed. */
+  private index(rid: number, type: string, body: Json | string, replacing: boolean): void {
+    const json = (): Json => (typeof body === 'string' ? (JSON.parse(body) as Json) : body)
     switch (type) {
       case 'Patient': {
-        const p = patientIndex(body)
+        const p = patientIndex(json())
         if (replacing) this.q.ftsDelete.run(rid)
         this.q.ftsInsert.run(rid, p.names)
         this.q.patientIdx.run(rid, p.snils, p.oms, p.birthDate, p.sortName, p.displayName, p.gender, p.phone, p.attached ? 1 : 0)
         break
       }
       case 'Appointment': {
-        const a = appointmentIndex(body)
+        const a = appointmentIndex(json())
         this.q.appointmentIdx.run(rid, a.start, a.slotId, a.patientId, a.status)
         break
       }
       case 'Slot': {
-        const s = slotIndex(body)
+        const s = slotIndex(json())
         this.q.slotIdx.run(rid, s.scheduleId, s.start, s.status)
         break
       }
@@ -413,6 +427,16 @@ export class Store {
           if (p.body) this.index(row.rid, p.type, p.body, true)
         }
       }
+    }).immediate()
+  }
+
+  /**
+   * Several ackChange calls in one transaction, in order: the answers of one batch bundle are
+   * written with one commit (one disk flush) instead of one each.
+   */
+  ackChanges(acks: Array<[seq: number, revision: number, pushed: PushedEntry[]]>): void {
+    this.db.transaction(() => {
+      for (const [seq, revision, pushed] of acks) this.ackChange(seq, revision, pushed)
     }).immediate()
   }
 
@@ -532,8 +556,11 @@ export class Store {
         const [type, id] = key.split('/') as [string, string]
         const row = this.q.resource.get(type, id)
         if (!row || this.q.hasUnsent.get(type, id)) continue
-        const remote = c.remote_type === type && c.remote_id === id && c.remote_body ? { version: c.remote_version, body: c.remote_body } : null
-        const base = remote ?? this.q.base.get(row.rid) ?? { version: row.version, body: row.body }
+        const shown = c.remote_type === type && c.remote_id === id && c.remote_body ? { version: c.remote_version, body: c.remote_body } : null
+        const stored = this.q.base.get(row.rid)
+        // The conflict's portal side, unless a pull kept back a newer portal version since.
+        const newerKept = shown?.version != null && stored?.version != null && stored.version > shown.version
+        const base = (newerKept ? null : shown) ?? stored ?? { version: row.version, body: row.body }
         this.q.baseDelete.run(row.rid)
         if (base.body === null) this.removeLocal(row.rid, type)
         else {
@@ -555,7 +582,8 @@ export class Store {
   /**
    * One history page: applied with the cursor after it in one transaction, so a crash leaves
    * either the whole page and its cursor or neither. Versions not newer than ours are skipped
-   * (pages overlap on resume); resources with unsent local changes keep ours.
+   * (pages overlap on resume); resources with unsent local changes keep ours, with the portal's
+   * newer state kept under them for a discard.
    */
   applyPull(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
     let applied = 0
@@ -569,7 +597,11 @@ export class Store {
           continue
         }
         if (this.q.hasUnsent.get(e.type, e.id)) {
-          if (row) this.q.markRemote.run(e.version, row.rid)
+          if (row) {
+            this.q.markRemote.run(e.version, row.rid)
+            // The cursor moves past this version: it becomes the portal state a discard goes back to.
+            this.q.baseNewer.run(e.version, e.deleted || !e.body ? null : jsonText(e.body), row.rid, e.version)
+          }
           kept++
           continue
         }
@@ -578,7 +610,7 @@ export class Store {
           if (row) this.removeLocal(row.rid, e.type)
           continue
         }
-        const rid = (this.q.upsert.get(e.type, e.id, JSON.stringify(e.body), e.version) as { rid: number }).rid
+        const rid = (this.q.upsert.get(e.type, e.id, jsonText(e.body), e.version) as { rid: number }).rid
         this.index(rid, e.type, e.body, row !== undefined)
       }
       this.q.setState.run(cursorKey, cursor)

@@ -12,7 +12,7 @@ import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionO
 
 /** The store calls the engine makes, asynchronous (the store lives in a worker). */
 export type SyncStore = {
-  [K in 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'rejectChange' | 'conflictChange' | 'counts']: (
+  [K in 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'ackChanges' | 'rejectChange' | 'conflictChange' | 'counts']: (
     ...args: Parameters<Store[K]>
   ) => Promise<ReturnType<Store[K]>>
 }
@@ -178,7 +178,10 @@ export class SyncEngine {
     const fetchPage = async (from: string) => {
       const answer = await this.o.fhir('GET', `/_history?_count=${this.o.pageSize}&_cursor=${encodeURIComponent(from)}`, undefined)
       this.expectOk(answer, 'history')
-      return readHistoryPage(answer.json)
+      const page = readHistoryPage(answer.json)
+      // Bodies go to the store worker as JSON text, made here while the worker writes the page
+      // before: text is cheaper to pass between threads than objects, and it is what is stored.
+      return { ...page, entries: page.entries.map((e) => (e.body ? { ...e, body: JSON.stringify(e.body) } : e)) }
     }
     let done = 0
     let next = fetchPage(cursor)
@@ -238,9 +241,10 @@ export class SyncEngine {
     if (touched.size > 0) this.o.onDataChanged?.([...touched])
   }
 
-  private entryRequest(e: OutboxChange['entries'][number]): Json {
+  private entryRequest(change: OutboxChange, e: OutboxChange['entries'][number]): Json {
     return {
-      resource: e.body,
+      // Tagged with the change it carries: a 412 later tells our own earlier write from another's.
+      resource: { ...e.body, meta: { ...((e.body.meta as Json | undefined) ?? {}), source: changeSource(change.changeId) } },
       request: {
         method: 'PUT',
         url: `${e.type}/${e.id}`,
@@ -250,7 +254,7 @@ export class SyncEngine {
   }
 
   private async pushBatch(changes: OutboxChange[]): Promise<void> {
-    const bundle = { resourceType: 'Bundle', type: 'batch', entry: changes.map((c) => this.entryRequest(c.entries[0]!)) }
+    const bundle = { resourceType: 'Bundle', type: 'batch', entry: changes.map((c) => this.entryRequest(c, c.entries[0]!)) }
     const answer = await this.o.fhir('POST', '', bundle)
     this.expectOk(answer, 'batch')
     let responses: EntryResponse[]
@@ -259,11 +263,34 @@ export class SyncEngine {
     } catch (e) {
       throw new Transient(`unreadable batch response: ${(e as Error).message}`)
     }
-    for (const [i, c] of changes.entries()) await this.settle(c, responses[i]!)
+    // Settled in order; runs of accepted changes are acknowledged together (one store transaction,
+    // one disk flush, instead of one per change), always before the next answer is looked at.
+    let accepted: Array<[number, number, PushedEntry[]]> = []
+    const flush = async () => {
+      if (accepted.length > 0) await this.o.store.ackChanges(accepted)
+      accepted = []
+    }
+    for (const [i, c] of changes.entries()) {
+      const r = responses[i]!
+      if (r.status === 200 || r.status === 201) {
+        let entry: PushedEntry
+        try {
+          entry = pushed(c.entries[0]!, r)
+        } catch (e) {
+          await flush()
+          throw e
+        }
+        accepted.push([c.seq, c.revision, [entry]])
+        continue
+      }
+      await flush()
+      await this.settle(c, r)
+    }
+    await flush()
   }
 
   private async pushTransaction(change: OutboxChange): Promise<void> {
-    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: change.entries.map((e) => this.entryRequest(e)) }
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: change.entries.map((e) => this.entryRequest(change, e)) }
     const answer = await this.o.fhir('POST', '', bundle)
     if (answer.status === 200) {
       let responses: EntryResponse[]
@@ -292,18 +319,23 @@ export class SyncEngine {
 
   /**
    * A version check failed. If the portal already holds exactly what we sent, an earlier push of
-   * this change landed and only its answer was lost: acknowledge it. Otherwise someone else wrote
-   * first: keep both sides for the user.
+   * this change landed and only its answer was lost: acknowledge it. If it holds an earlier state
+   * of this same change (sent, its answer lost, and a later edit folded in since), that version
+   * is ours too: the change goes again over it. Otherwise someone else wrote first: keep both
+   * sides for the user.
    */
   private async preconditionFailed(change: OutboxChange): Promise<void> {
     const remote: PushedEntry[] = []
+    let earlierRevision = false
     for (const e of change.entries) {
       const answer = await this.o.fhir('GET', `/${e.type}/${e.id}`, undefined)
       if (answer.status === 401) throw new AppError('SESSION_EXPIRED', {}, 'portal refused the session during push')
       if (answer.status >= 500 || answer.status === 429) throw new Transient(`portal answered ${answer.status} to a read`)
       const body = answer.status === 200 ? (answer.json as Json) : null
       const version = body ? (versionOfEtag(answer.etag) ?? Number((body.meta as Json | undefined)?.versionId ?? NaN)) : null
-      if (!body || !sameContent(body, e.body)) {
+      const same = body !== null && sameContent(body, e.body)
+      const ours = same || (body !== null && (body.meta as Json | undefined)?.source === changeSource(change.changeId))
+      if (!body || !ours) {
         const slotTaken = e.type === 'Slot' && (change.action === 'appointment.book' || change.action === 'appointment.move')
         const message = slotTaken
           ? 'Это время уже занято: другой регистратор записал на него пациента раньше.'
@@ -313,9 +345,12 @@ export class SyncEngine {
         await this.o.store.conflictChange(change.seq, change.revision, { type: e.type, id: e.id, version: Number.isFinite(version) ? version : null, body }, message, slotTaken)
         return
       }
+      if (!same) earlierRevision = true
       remote.push({ type: e.type, id: e.id, version: version!, body })
     }
-    await this.o.store.ackChange(change.seq, change.revision, remote)
+    // An earlier revision acknowledged (revision 0 is none): the resources move to the versions it
+    // made and the change stays queued with its latest state; the push loop sends it next.
+    await this.o.store.ackChange(change.seq, earlierRevision ? 0 : change.revision, remote)
   }
 
   private expectOk(answer: FhirAnswer, what: string): void {
@@ -342,6 +377,11 @@ export class SyncEngine {
   private publish(): void {
     this.o.onStatus?.(this.current())
   }
+}
+
+/** meta.source of what a change pushes (FHIR's "source#request" provenance): which change wrote it. */
+function changeSource(changeId: string): string {
+  return `urn:uuid:${changeId}`
 }
 
 function pushed(e: OutboxChange['entries'][number], r: EntryResponse): PushedEntry {
