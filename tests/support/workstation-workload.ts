@@ -34,17 +34,8 @@ export interface ChildConfig {
   offlineLoginDays?: number
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG: the fault proxy's (one mulberry32 for the tests). */
+export { seededRandom as prng } from './fault-proxy'
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 
