@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { AppError } from '../../../shared/errors'
 import { formatDateTimeRu } from '../../../shared/format'
 import { FHIR_EXTENSIONS } from '../../../shared/fhir/systems'
-import { formatRuDate, localIsoDate, normalizePatientForm, validatePatientForm } from '../../../shared/patient-form'
+import { formatRuDate, normalizePatientForm, validatePatientForm } from '../../../shared/patient-form'
 import type { AppointmentView, DoctorSchedule, PatientForm, PatientRecord, SlotView, SyncProblem } from '../../../shared/registrar'
 import { appointmentIndex, displayName, refId, type Json } from '../store/index-fields'
 import type { AsyncStore } from '../store/store-protocol'
@@ -119,17 +119,7 @@ export class RegistrarService {
     const schedules = await this.d.store.listByType('Schedule')
     return schedules
       .filter((s) => s.active !== false)
-      .map((s) => {
-        const actors = arr(s.actor).map(obj)
-        const practitioner = actors.find((a) => refId(a, 'Practitioner') !== null)
-        return {
-          scheduleId: str(s.id),
-          practitionerId: refId(practitioner, 'Practitioner'),
-          doctorName: str(practitioner?.display),
-          specialty: str(obj(arr(s.specialty)[0])?.text),
-          service: str(obj(arr(s.serviceType)[0])?.text),
-        }
-      })
+      .map(scheduleView)
       .sort((a, b) => a.doctorName.localeCompare(b.doctorName, 'ru'))
   }
 
@@ -139,7 +129,8 @@ export class RegistrarService {
     const endDate = new Date(Date.parse(`${from}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
     const slots = await this.d.store.slotsOf(scheduleId, start, `${endDate}T00:00:00+03:00`)
     const appointments = await this.d.store.appointmentsOfSlots(slots.map((s) => str(s.body.id)))
-    const doctor = (await this.doctors()).find((d) => d.scheduleId === scheduleId)
+    const schedule = await this.d.store.get('Schedule', scheduleId)
+    const doctorName = schedule ? scheduleView(schedule.body).doctorName : ''
     const bySlot = new Map<string, StoredResource>()
     for (const a of appointments) {
       const ix = appointmentIndex(a.body)
@@ -155,7 +146,7 @@ export class RegistrarService {
           start: str(s.body.start),
           end: str(s.body.end),
           status: s.body.status === 'free' && !a ? ('free' as const) : ('busy' as const),
-          appointment: a ? await this.appointmentView(a, doctor?.doctorName ?? '') : null,
+          appointment: a ? await this.appointmentView(a, doctorName) : null,
           change: s.change,
         }
       }),
@@ -207,7 +198,7 @@ export class RegistrarService {
     const slot = await this.freeSlot(slotId)
     const patient = await this.require('Patient', patientId)
     const schedule = await this.scheduleOf(slot)
-    const doctor = arr(schedule.body.actor).map(obj).find((a) => refId(a, 'Practitioner') !== null)
+    const doctor = practitionerActor(schedule.body)
     const id = randomUUID()
     const name = displayName(patient.body)
     const start = str(slot.body.start)
@@ -346,10 +337,23 @@ export class RegistrarService {
   audit(resourceId: string | null, limit: number) {
     return this.d.store.auditList(resourceId, limit)
   }
+}
 
-  /** Today's date in the clinic (for forms' defaults). */
-  today(): string {
-    return localIsoDate(this.now())
+/** The schedule's practitioner (its actor that references a Practitioner). */
+function practitionerActor(schedule: Json): Json | undefined {
+  return arr(schedule.actor)
+    .map(obj)
+    .find((a): a is Json => a !== null && refId(a, 'Practitioner') !== null)
+}
+
+function scheduleView(s: Json): DoctorSchedule {
+  const practitioner = practitionerActor(s)
+  return {
+    scheduleId: str(s.id),
+    practitionerId: refId(practitioner, 'Practitioner'),
+    doctorName: str(practitioner?.display),
+    specialty: str(obj(arr(s.specialty)[0])?.text),
+    service: str(obj(arr(s.serviceType)[0])?.text),
   }
 }
 

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import { historyBundle, type BundleLink } from '../../../../portal/src/fhir/bundle'
 import type { HistoryRow } from '../../../../portal/src/fhir/history'
-import { outcomeCode, outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag } from './fhir-wire'
+import { errorOfOutcome } from '../../../shared/fhir/outcome'
+import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag } from './fhir-wire'
 
 const BASE = 'https://portal.example.ru/fhir'
 const at = new Date('2025-03-01T09:00:00.000Z')
@@ -122,7 +123,7 @@ describe('readBundleResponse', () => {
   })
 })
 
-describe('outcomeText and outcomeCode', () => {
+describe('outcomeText, and the code by errorOfOutcome', () => {
   it('prefers the Russian diagnostics, naming the field', () => {
     const o = {
       resourceType: 'OperationOutcome',
@@ -137,7 +138,7 @@ describe('outcomeText and outcomeCode', () => {
       ],
     }
     expect(outcomeText(o)).toBe('СНИЛС не прошёл проверку контрольного числа (Patient.identifier[0].value)')
-    expect(outcomeCode(o)).toBe('INVALID_INPUT')
+    expect(errorOfOutcome(o)?.code).toBe('INVALID_INPUT')
   })
 
   it('takes the catalogue text over diagnostics in English', () => {
@@ -154,8 +155,8 @@ describe('outcomeText and outcomeCode', () => {
     for (const o of [null, {}, { issue: [] }, { issue: [{ diagnostics: 'internal' }] }, 'text']) {
       expect(outcomeText(o)).toBe('Портал отклонил изменение без пояснений.')
     }
-    expect(outcomeCode({ issue: [{ details: { text: 'x' } }] })).toBeNull()
-    expect(outcomeCode(null)).toBeNull()
+    expect(errorOfOutcome({ issue: [{ details: { text: 'x' } }] })).toBeNull()
+    expect(errorOfOutcome(null)).toBeNull()
   })
 })
 

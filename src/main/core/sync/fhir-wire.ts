@@ -56,16 +56,6 @@ export function outcomeText(json: unknown): string {
   return texts.filter(Boolean).join('; ') || 'Портал отклонил изменение без пояснений.'
 }
 
-/** The catalogue code the portal put in an OperationOutcome (issue.details.coding), if any. */
-export function outcomeCode(json: unknown): string | null {
-  const issues = Array.isArray(obj(json)?.issue) ? (obj(json)!.issue as unknown[]) : []
-  for (const i of issues) {
-    const coding = obj(obj(i)?.details)?.coding
-    if (Array.isArray(coding)) for (const c of coding) if (typeof obj(c)?.code === 'string') return obj(c)!.code as string
-  }
-  return null
-}
-
 export interface EntryResponse {
   status: number
   version: number | null

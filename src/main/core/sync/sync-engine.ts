@@ -98,14 +98,12 @@ export class SyncEngine {
     if (this.started) this.schedule(this.o.nudgeDelayMs)
   }
 
-  /** Sync now and answer when that run has ended. */
+  /**
+   * Sync now and answer when that run has ended. A run already going may have read the outbox
+   * before the latest change: run() then makes it go round once more.
+   */
   async syncNow(): Promise<SyncStatus> {
-    if (this.running) {
-      this.again = true
-      await this.running
-    }
-    if (!this.running) await this.run()
-    else await this.running
+    await this.run()
     return this.current()
   }
 
@@ -173,7 +171,7 @@ export class SyncEngine {
   // --- pull --------------------------------------------------------------------------------------
 
   private async pull(): Promise<void> {
-    let cursor = (await this.o.store.getState(CURSOR_KEY)) ?? '0.0'
+    const cursor = (await this.o.store.getState(CURSOR_KEY)) ?? '0.0'
     this.set({ phase: 'pulling', progress: { done: 0, total: null } })
     const fetchPage = async (from: string) => {
       const answer = await this.o.fhir('GET', `/_history?_count=${this.o.pageSize}&_cursor=${encodeURIComponent(from)}`, undefined)
@@ -184,6 +182,7 @@ export class SyncEngine {
       return { ...page, entries: page.entries.map((e) => (e.body ? { ...e, body: JSON.stringify(e.body) } : e)) }
     }
     let done = 0
+    let applied = 0
     let next = fetchPage(cursor)
     const types = new Set<string>()
     for (;;) {
@@ -194,15 +193,15 @@ export class SyncEngine {
         next.catch(() => {})
       }
       const result = await this.o.store.applyPull(page.entries, CURSOR_KEY, page.cursor)
-      cursor = page.cursor
       done += page.entries.length
+      applied += result.applied
       for (const e of page.entries) types.add(e.type)
       this.set({ online: true, progress: { done, total: null } })
       this.publish()
-      if (result.applied > 0 && !page.more) this.o.onDataChanged?.([...types])
       if (!page.more) break
     }
-    if (done > 0 && types.size > 0) this.o.onDataChanged?.([...types])
+    // Lists refresh once per pull, and only when something new landed.
+    if (applied > 0) this.o.onDataChanged?.([...types])
   }
 
   // --- push --------------------------------------------------------------------------------------
