@@ -113,6 +113,12 @@ export interface StormOptions {
   startupShare: number
   /** Kill this many ms after `ready` at most (uniform). */
   windowMs: number
+  /**
+   * Share of the kills after `ready` that, once that time is up, wait for the next save to start
+   * (its `try` line) and land at once: inside the save, at whatever point the pipe's latency
+   * gives. The rest land wherever the time falls.
+   */
+  aimAtSaves?: number
   /** Called with the lines of each child, after its kill. */
   onChild?: (gen: number, lines: readonly string[]) => void
 }
@@ -159,6 +165,7 @@ export async function killStorm(o: StormOptions): Promise<StormStats> {
         readySum += took
         readyN++
         await sleep(rand() * o.windowMs)
+        if (o.aimAtSaves && rand() < o.aimAtSaves) await child.waitFor(/^try |^done$/, 60_000, child.lines.length)
       }
       const exit = await child.kill()
       live.delete(child)

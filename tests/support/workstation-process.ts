@@ -21,8 +21,11 @@ export interface ChildRun {
   /** The child's log (stderr), for failure messages. */
   readonly log: string[]
   readonly exited: Promise<ChildExit>
-  /** Resolves with the first line (seen so far or to come) matching `re`; rejects when the child exits without one. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>
+  /**
+   * Resolves with the first line from `lines[since]` on (seen so far or to come) matching `re`;
+   * rejects when the child exits without one.
+   */
+  waitFor(re: RegExp, timeoutMs?: number, since?: number): Promise<string>
   /** Lets the child open the store and start (it waits for this after loading its modules). */
   go(): void
   /** SIGKILL, then wait for the exit. */
@@ -75,8 +78,8 @@ export function startChild(entry: string, config: ChildConfig, code: () => strin
     lines,
     log,
     exited: ended,
-    waitFor(re, timeoutMs = 60_000) {
-      const seen = lines.find((l) => re.test(l))
+    waitFor(re, timeoutMs = 60_000, since = 0) {
+      const seen = lines.slice(since).find((l) => re.test(l))
       if (seen !== undefined) return Promise.resolve(seen)
       return new Promise<string>((resolve, reject) => {
         const w = { re, resolve: (line: string) => (clearTimeout(timer), resolve(line)) }
@@ -89,7 +92,7 @@ export function startChild(entry: string, config: ChildConfig, code: () => strin
           if (!watchers.has(w)) return
           watchers.delete(w)
           clearTimeout(timer)
-          const again = lines.find((l) => re.test(l))
+          const again = lines.slice(since).find((l) => re.test(l))
           if (again !== undefined) resolve(again)
           else reject(new Error(`child ${child.pid} exited (${e.code ?? e.signal}) without a line matching ${re}; last lines: ${lines.slice(-5).join(' | ')}; log: ${log.slice(-10).join(' | ')}`))
         })

@@ -41,12 +41,12 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 
 /** The СНИЛС of the i-th patient a child registers: prefix, phase, generation, index — unique. */
 export function childSnils(prefix: string, phase: number, gen: number, i: number): string {
-  return snilsWithChecksum(`${prefix}${phase}${pad(gen, 4)}${pad(i, 2)}`)
+  return snilsWithChecksum(`${prefix}${phase}${pad(gen, 3)}${pad(i, 3)}`)
 }
 
 /** The phone of the i-th save of a child: unique per save, so the portal shows which save won. */
 export function childPhone(phase: number, gen: number, i: number): string {
-  return `+79${phase}${pad(gen, 4)}${pad(i, 2)}11`
+  return `+79${phase}${pad(gen, 4)}${pad(i, 3)}1`
 }
 
 const FAMILIES = ['Кравцова', 'Рябинина', 'Сомова', 'Ладыгина', 'Зотова'] as const
