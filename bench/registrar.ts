@@ -15,7 +15,6 @@
 // push   — queued patient changes (RegistrarService.savePatient → Store.commitChange) pushed by
 //          the SyncEngine: creates (PUT with ifNoneMatch "*") and edits (ifMatch) in batch bundles.
 import { Faker, base, en, ru } from '@faker-js/faker'
-import Database from 'better-sqlite3-multiple-ciphers'
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
@@ -63,6 +62,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** Folder for a V8 CPU profile of the portal process (--cpu-prof). */
     profile: { type: 'string' },
+    /** The portal's database for the sync and push phases: PostgreSQL (an empty database) instead of the embedded PGlite. */
+    'database-url': { type: 'string' },
     /** Keep the temporary folder (stores, portal data) for a look afterwards. */
     keep: { type: 'boolean', default: false },
   },
@@ -75,6 +76,7 @@ const QUERIES = Number(args.queries)
 const SCANS = Number(args.scans)
 const SEED = Number(args.seed)
 const PAGE = 1000
+const DATABASE_URL = args['database-url'] ?? null
 /** What the search box asks for (src/renderer/src/registrar/PatientSearch.tsx SEARCH_LIMIT). */
 const SEARCH_LIMIT = 50
 const FHIR = '/api/v1/fhir'
@@ -380,7 +382,7 @@ async function startSeededPortal(dir: string): Promise<Portal> {
   writeFileSync(join(dir, 'tls.key'), tls.keyPem)
   writeFileSync(join(dir, 'ca.pem'), ca.certPem)
   const dataDir = join(dir, 'portal-data')
-  const db = await openDb({ databaseUrl: null, dataDir })
+  const db = await openDb({ databaseUrl: DATABASE_URL, dataDir })
   await migratePortal(db)
   // The demo register as `serve --demo` loads it (demo-seed.ts), without the demo PKI: the
   // organisation, the registrar with the demo password account, and the demo doctor, who gets a
@@ -394,13 +396,13 @@ async function startSeededPortal(dir: string): Promise<Portal> {
   const { password, ...contacts } = DEMO_PASSWORD_ACCOUNT
   await setAccount(db, { snils: REGISTRAR.snils, passwordHash: await hashPassword(password), ...contacts, now: new Date() })
   await setPasswordCommand(db, { snils: DOCTOR_LOGIN.snils, phone: DOCTOR_LOGIN.phone, password: DOCTOR_LOGIN.password })
-  out(`\n[portal] seeding ${int(SYNC_PATIENTS)} patients with their histories (seedFhir, PGlite)…`)
+  out(`\n[portal] seeding ${int(SYNC_PATIENTS)} patients with their histories (seedFhir, ${DATABASE_URL ? "PostgreSQL" : "PGlite"})…`)
   const seeded = await seedFhir(db, { patients: SYNC_PATIENTS, organisationOgrn: DEMO_ORG.ogrn, seed: SEED })
   out(`[portal] ${int(seeded.resources)} resources in ${f1(seeded.elapsedMs / 1000)} s: ${Object.entries(seeded.counts).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${int(n)}`).join(', ')}`)
   await db.exec('ANALYZE')
   await db.close()
   const serveArgs = ['--port', '0', '--data', dataDir, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key'), '--rate-limit', 'off', '--quiet', '--otp-channel', 'outbox']
-  const { url, proc } = await startPortalProcess(serveArgs, { nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [] })
+  const { url, proc } = await startPortalProcess(serveArgs, { env: DATABASE_URL ? { DATABASE_URL } : {}, nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [] })
   return { url, proc, caPem: ca.certPem, caFile: join(dir, 'ca.pem'), resources: seeded.resources, counts: seeded.counts, seedSeconds: seeded.elapsedMs / 1000 }
 }
 
@@ -519,7 +521,7 @@ interface Limit {
 /**
  * The floor for an initial sync: the same history pages fetched one after another (same _count,
  * following the `next` links, body bytes only) with nothing else, and their rows inserted into a
- * fresh encrypted table (the store's resources table, its pragmas) one transaction per page with
+ * fresh store database (its cipher, pragmas and resources table) one transaction per page with
  * nothing else. Parsing the pages into rows is timed apart and counted in neither.
  */
 async function measureLimit(portal: Portal, dir: string, token: string): Promise<Limit> {
@@ -551,11 +553,8 @@ async function measureLimit(portal: Portal, dir: string, token: string): Promise
   const parseSeconds = (performance.now() - t1) / 1000
 
   const file = join(dir, 'limit.db')
-  const db = new Database(file)
-  db.pragma(`hexkey='${newStoreKey().toString('hex')}'`)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
-  db.exec(`CREATE TABLE resources (rid INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, version INTEGER, remote_version INTEGER, UNIQUE (type, id))`)
+  // The store's own database: its cipher, pragmas and resources table (the other tables stay empty).
+  const db = openDatabase(file, newStoreKey())
   const insert = db.prepare<[string, string, number, string]>('INSERT INTO resources (type, id, version, body) VALUES (?, ?, ?, ?)')
   const perPage = db.transaction((page: Array<[string, string, number, string]>) => {
     for (const r of page) insert.run(...r)

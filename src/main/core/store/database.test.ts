@@ -177,15 +177,32 @@ describe('openDatabase', () => {
     expect(contains(file, SNILS)).toBe(true)
   })
 
-  it('runs in WAL mode with foreign keys, full sync on commit and ChaCha20 encryption', () => {
+  it('runs in WAL mode with foreign keys, full sync on commit and AEGIS-256 encryption', () => {
     const db = openTracked(join(dir, 'store.db'), newStoreKey())
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(db.pragma('synchronous', { simple: true })).toBe(2)
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000)
-    expect(db.pragma('cipher', { simple: true })).toBe('chacha20')
+    expect(db.pragma('cipher', { simple: true })).toBe('aegis')
+    expect(db.pragma('algorithm', { simple: true })).toBe('aegis-256')
     // Foreign keys are enforced, not just declared.
     expect(() => db.prepare('INSERT INTO base_versions (rid, version, body) VALUES (424242, 1, NULL)').run()).toThrow(/FOREIGN KEY constraint failed/)
+  })
+
+  it('opens a store made with the earlier cipher (ChaCha20-Poly1305) with its key, and keeps it so', () => {
+    const file = join(dir, 'legacy.db')
+    const key = newStoreKey()
+    const legacy = new Database(file)
+    legacy.pragma(`hexkey='${key.toString('hex')}'`)
+    legacy.exec(`CREATE TABLE kept (x TEXT); INSERT INTO kept VALUES ('${FAMILY}')`)
+    legacy.close()
+    const db = openTracked(file, key)
+    expect(db.pragma('cipher', { simple: true })).toBe('chacha20')
+    expect(db.prepare('SELECT x FROM kept').get()).toEqual({ x: FAMILY })
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+    db.close()
+    expect(contains(file, FAMILY)).toBe(false)
+    expect(failure(() => openDatabase(file, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
   })
 
   it('refuses a key of the wrong length without creating the file', () => {

@@ -5,10 +5,9 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3-multiple-ciphers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AppError } from '../../../shared/errors'
-import { newStoreKey, openDatabase, type Db } from './database'
+import { newStoreKey, openDatabase, openKeyedDatabase, type Db } from './database'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations'
 import { Store } from './store'
 
@@ -33,9 +32,7 @@ function track(db: Db): Db {
 
 /** The file opened with the key but without openDatabase: no pragmas, no migrations. */
 function rawOpen(file: string): Db {
-  const db = track(new Database(file))
-  db.pragma(`hexkey='${key.toString('hex')}'`)
-  return db
+  return track(openKeyedDatabase(file, key))
 }
 
 function failure(fn: () => unknown): AppError {

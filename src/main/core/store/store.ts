@@ -157,6 +157,7 @@ export class Store {
         'SELECT c.state FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = ? AND e.id = ?',
       ),
       hasUnsent: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM change_entries WHERE type = ? AND id = ? LIMIT 1'),
+      anyUnsent: db.prepare<[], { one: number }>('SELECT 1 AS one FROM change_entries LIMIT 1'),
       markRemote: db.prepare<[number, number]>('UPDATE resources SET remote_version = max(coalesce(remote_version, 0), ?) WHERE rid = ?'),
       baseInsert: db.prepare<[number, number | null, string | null]>('INSERT OR IGNORE INTO base_versions (rid, version, body) VALUES (?, ?, ?)'),
       base: db.prepare<[number], { version: number | null; body: string | null }>('SELECT version, body FROM base_versions WHERE rid = ?'),
@@ -594,13 +595,15 @@ export class Store {
     let skipped = 0
     let kept = 0
     this.db.transaction(() => {
+      // With nothing unsent (an initial sync, most pulls), no entry needs the per-resource check.
+      const outboxEmpty = this.q.anyUnsent.get() === undefined
       for (const e of entries) {
         const row = this.q.resource.get(e.type, e.id)
         if (row && row.version !== null && row.version >= e.version) {
           skipped++
           continue
         }
-        if (this.q.hasUnsent.get(e.type, e.id)) {
+        if (!outboxEmpty && this.q.hasUnsent.get(e.type, e.id)) {
           if (row) {
             this.q.markRemote.run(e.version, row.rid)
             // The cursor moves past this version: it becomes the portal state a discard goes back to.
