@@ -9,7 +9,7 @@
 //   transaction   — a 5-entry transaction bundle (conditional Patient, Encounter, 3 Observations)
 // Each phase: a warm-up, then a fixed time; requests per second and latency percentiles.
 import 'reflect-metadata'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
@@ -20,11 +20,11 @@ import { FHIR_SYSTEMS } from '../src/shared/fhir/systems'
 import { snilsWithChecksum } from '../src/shared/validators/snils'
 import { createCa, issueTlsServerCertificate } from '../scripts/demo/pki'
 import { createSession } from '../portal/src/auth/sessions'
-import { openDb, openPostgres, type Db } from '../portal/src/db'
+import { openDb, type Db } from '../portal/src/db'
 import { seedFhir } from '../portal/src/fhir/seed'
 import { migrate } from '../portal/src/migrate'
 import { upsertWorker } from '../portal/src/register'
-import { startPortalProcess } from './portal-process'
+import { startPortalProcess, startPostgres } from './portal-process'
 
 const { values: args } = parseArgs({
   options: {
@@ -47,7 +47,6 @@ const CLIENTS = Number(args.clients)
 const ENGINES = args.engines.split(',') as Array<'pglite' | 'postgres'>
 const PHASES = new Set(args.phases.split(','))
 const EMPTY: PhaseResult = { requests: 0, errors: 0, rps: NaN, p50: NaN, p95: NaN, p99: NaN, bytesPerResponse: NaN }
-const ROOT = resolve(import.meta.dirname, '..')
 const ORG = '1027700132195'
 const FHIR = '/api/v1/fhir'
 
@@ -153,21 +152,6 @@ async function samples(db: Db): Promise<Samples> {
   }
 }
 
-/** A throwaway PostgreSQL cluster from the test script; stopped when its shell ends. */
-async function startPostgres(): Promise<{ url: string; stop(): void }> {
-  const shell = spawn('bash', ['-c', 'source scripts/postgres-for-tests.sh >&2 && echo "URL=$LKMR_TEST_POSTGRES_URL" && read -r _'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((ok, fail) => {
-    let text = ''
-    shell.stdout.on('data', (c: Buffer) => {
-      text += c.toString()
-      const m = /URL=(\S+)/.exec(text)
-      if (m) ok(m[1]!)
-    })
-    shell.on('exit', (code) => fail(new Error(`postgres script exited with ${code}`)))
-  })
-  return { url, stop: () => shell.stdin.end('\n') }
-}
-
 function startPortal(dir: string, env: NodeJS.ProcessEnv) {
   const serveArgs = ['--port', '0', '--data', join(dir, 'data'), '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key'), '--rate-limit', 'off', '--quiet']
   if (env.DATABASE_URL) serveArgs.push('--workers', args.workers)
@@ -220,18 +204,10 @@ function transactionBundle(): string {
 }
 
 async function runEngine(engine: 'pglite' | 'postgres', dir: string, tlsCa: string): Promise<Record<'history' | 'poll' | 'search' | 'transaction', PhaseResult> & { seedSeconds: number; versions: number }> {
-  const pg = engine === 'postgres' ? await startPostgres() : null
+  const pg = engine === 'postgres' ? await startPostgres('bench') : null
   let portal: { url: string; proc: ChildProcess } | null = null
   try {
-    let databaseUrl: string | null = null
-    if (pg) {
-      const admin = await openPostgres(pg.url)
-      await admin.exec('CREATE DATABASE bench')
-      await admin.close()
-      const u = new URL(pg.url)
-      u.pathname = '/bench'
-      databaseUrl = u.toString()
-    }
+    const databaseUrl = pg?.url ?? null
     rmSync(join(dir, 'data'), { recursive: true, force: true })
     const db = await openDb({ databaseUrl, dataDir: join(dir, 'data') })
     await migrate(db)

@@ -1,17 +1,18 @@
 // Registrar workstation benchmark (prints numbers; not a test).
-//   npm run bench:registrar [-- --patients 200000 --sync-patients 8600 --push 10000 --phases search,sync,push]
+//   npm run bench:registrar [-- --patients 200000 --sync-patients 8600 --push 10000 --phases search,sync,push --portal-db postgres]
 //
 // search — N realistic patients (faker `ru`, ФИО agreeing with the sex, valid СНИЛС and полис ОМС)
 //          loaded into a real encrypted store through Store.applyPull, 1000 per page (the sync
 //          path); then as-you-type queries (name prefixes of 1–3 words, СНИЛС prefixes, birth dates
 //          ДД.ММ.ГГГГ) through Store.searchPatients, side by side with a plain `LIKE '%…%'` scan
 //          over the same cached JSON (and over the index's lower-case names) in the same database.
-// sync   — a portal process (PGlite, TLS) seeded with `seedFhir` (the `portal seed` generator),
+// sync   — a portal process (TLS) on PostgreSQL, its production mode (a throwaway cluster), or
+//          with --portal-db pglite on the demo's embedded PGlite; seeded with `seedFhir` (the `portal seed` generator),
 //          the demo registrar and the demo doctor with password accounts; both log in by password
 //          + one-time code (the code read from GET /api/v1/demo/outbox). The real SyncEngine
 //          pulls the whole history into a fresh encrypted store in its worker, as app-core wires
 //          it; "the limit" is the same history pages fetched back to back with nothing else plus
-//          the same rows inserted into a fresh encrypted table with nothing else.
+//          the same rows inserted into a fresh store database with nothing else.
 // push   — queued patient changes (RegistrarService.savePatient → Store.commitChange) pushed by
 //          the SyncEngine: creates (PUT with ifNoneMatch "*") and edits (ifMatch) in batch bundles.
 import { Faker, base, en, ru } from '@faker-js/faker'
@@ -44,7 +45,7 @@ import type { PatientForm } from '../src/shared/registrar'
 import type { SessionResponse } from '../src/shared/portal-api'
 import { normalizeSearchText } from '../src/shared/text'
 import { omsWithChecksum, snilsWithChecksum } from '../src/shared/validators'
-import { startPortalProcess } from './portal-process'
+import { startPortalProcess, startPostgres } from './portal-process'
 
 const { values: args } = parseArgs({
   options: {
@@ -62,8 +63,11 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** Folder for a V8 CPU profile of the portal process (--cpu-prof). */
     profile: { type: 'string' },
-    /** The portal's database for the sync and push phases: PostgreSQL (an empty database) instead of the embedded PGlite. */
-    'database-url': { type: 'string' },
+    /**
+     * The portal's database for the sync and push phases: PostgreSQL, the portal's production
+     * mode (a throwaway cluster, scripts/postgres-for-tests.sh), or the demo's embedded PGlite.
+     */
+    'portal-db': { type: 'string', default: 'postgres' },
     /** Keep the temporary folder (stores, portal data) for a look afterwards. */
     keep: { type: 'boolean', default: false },
   },
@@ -76,7 +80,8 @@ const QUERIES = Number(args.queries)
 const SCANS = Number(args.scans)
 const SEED = Number(args.seed)
 const PAGE = 1000
-const DATABASE_URL = args['database-url'] ?? null
+const PORTAL_DB = args['portal-db']
+if (PORTAL_DB !== 'postgres' && PORTAL_DB !== 'pglite') throw new Error('--portal-db: postgres or pglite')
 /** What the search box asks for (src/renderer/src/registrar/PatientSearch.tsx SEARCH_LIMIT). */
 const SEARCH_LIMIT = 50
 const FHIR = '/api/v1/fhir'
@@ -368,6 +373,12 @@ async function runSearch(dir: string): Promise<SearchResult> {
 interface Portal {
   url: string
   proc: ChildProcess
+  /** 'PostgreSQL' or 'PGlite'. */
+  engine: string
+  /** CPU seconds the portal has used: its process, and its PostgreSQL server when it has one. */
+  cpuSeconds(): number
+  /** Stops the portal and its database server. */
+  stop(): Promise<void>
   caPem: string
   caFile: string
   resources: number
@@ -382,7 +393,9 @@ async function startSeededPortal(dir: string): Promise<Portal> {
   writeFileSync(join(dir, 'tls.key'), tls.keyPem)
   writeFileSync(join(dir, 'ca.pem'), ca.certPem)
   const dataDir = join(dir, 'portal-data')
-  const db = await openDb({ databaseUrl: DATABASE_URL, dataDir })
+  const pg = PORTAL_DB === 'postgres' ? await startPostgres('bench') : null
+  const engine = pg ? 'PostgreSQL' : 'PGlite'
+  const db = await openDb({ databaseUrl: pg?.url ?? null, dataDir })
   await migratePortal(db)
   // The demo register as `serve --demo` loads it (demo-seed.ts), without the demo PKI: the
   // organisation, the registrar with the demo password account, and the demo doctor, who gets a
@@ -396,14 +409,20 @@ async function startSeededPortal(dir: string): Promise<Portal> {
   const { password, ...contacts } = DEMO_PASSWORD_ACCOUNT
   await setAccount(db, { snils: REGISTRAR.snils, passwordHash: await hashPassword(password), ...contacts, now: new Date() })
   await setPasswordCommand(db, { snils: DOCTOR_LOGIN.snils, phone: DOCTOR_LOGIN.phone, password: DOCTOR_LOGIN.password })
-  out(`\n[portal] seeding ${int(SYNC_PATIENTS)} patients with their histories (seedFhir, ${DATABASE_URL ? "PostgreSQL" : "PGlite"})…`)
+  out(`\n[portal] seeding ${int(SYNC_PATIENTS)} patients with their histories (seedFhir, ${engine})…`)
   const seeded = await seedFhir(db, { patients: SYNC_PATIENTS, organisationOgrn: DEMO_ORG.ogrn, seed: SEED })
   out(`[portal] ${int(seeded.resources)} resources in ${f1(seeded.elapsedMs / 1000)} s: ${Object.entries(seeded.counts).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${int(n)}`).join(', ')}`)
   await db.exec('ANALYZE')
   await db.close()
   const serveArgs = ['--port', '0', '--data', dataDir, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key'), '--rate-limit', 'off', '--quiet', '--otp-channel', 'outbox']
-  const { url, proc } = await startPortalProcess(serveArgs, { env: DATABASE_URL ? { DATABASE_URL } : {}, nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [] })
-  return { url, proc, caPem: ca.certPem, caFile: join(dir, 'ca.pem'), resources: seeded.resources, counts: seeded.counts, seedSeconds: seeded.elapsedMs / 1000 }
+  const { url, proc } = await startPortalProcess(serveArgs, { env: pg ? { DATABASE_URL: pg.url } : {}, nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile)] : [] })
+  const stop = async () => {
+    proc.kill('SIGTERM')
+    await new Promise((r) => proc.once('exit', r))
+    pg?.stop()
+  }
+  const cpuSeconds = () => processCpuSeconds(proc.pid!) + (pg?.cpuSeconds() ?? 0)
+  return { url, proc, engine, cpuSeconds, stop, caPem: ca.certPem, caFile: join(dir, 'ca.pem'), resources: seeded.resources, counts: seeded.counts, seedSeconds: seeded.elapsedMs / 1000 }
 }
 
 /** Password + one-time code, the code read from the demo outbox as a person would read it. */
@@ -443,7 +462,7 @@ interface Pulled {
   portalCpuSeconds: number
 }
 
-async function initialSync(client: PortalClient, dir: string, role: string, session: SessionResponse, portalPid: number): Promise<Pulled> {
+async function initialSync(client: PortalClient, dir: string, role: string, session: SessionResponse, portal: Portal): Promise<Pulled> {
   const storeDir = join(dir, `store-${role}`)
   mkdirSync(storeDir, { recursive: true })
   const file = join(storeDir, 'store.db')
@@ -484,13 +503,13 @@ async function initialSync(client: PortalClient, dir: string, role: string, sess
     intervalMs: 3600_000,
   })
   const c0 = process.cpuUsage()
-  const p0 = processCpuSeconds(portalPid)
+  const p0 = portal.cpuSeconds()
   const t0 = performance.now()
   const status = await engine.syncNow()
   const seconds = (performance.now() - t0) / 1000
   const c = process.cpuUsage(c0)
   if (status.lastError) throw new Error(`${role} sync failed: ${JSON.stringify(status.lastError)}`)
-  return { role, seconds, resources: done, store, engine, file, key, session: holder, timing, cpuSeconds: (c.user + c.system) / 1e6, portalCpuSeconds: processCpuSeconds(portalPid) - p0 }
+  return { role, seconds, resources: done, store, engine, file, key, session: holder, timing, cpuSeconds: (c.user + c.system) / 1e6, portalCpuSeconds: portal.cpuSeconds() - p0 }
 }
 
 function httpsGet(agent: Agent, url: URL, token: string): Promise<Buffer> {
@@ -528,7 +547,7 @@ async function measureLimit(portal: Portal, dir: string, token: string): Promise
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: portal.caPem })
   const pages: Buffer[] = []
   let next: string | null = `${portal.url}${FHIR}/_history?_count=${PAGE}&_cursor=${encodeURIComponent('0.0')}`
-  const p0 = processCpuSeconds(portal.proc.pid!)
+  const p0 = portal.cpuSeconds()
   const c0 = process.cpuUsage()
   const t0 = performance.now()
   while (next) {
@@ -538,7 +557,7 @@ async function measureLimit(portal: Portal, dir: string, token: string): Promise
     next = /"relation":"next","url":"([^"]+)"/.exec(page.subarray(0, 4000).toString('utf8'))?.[1] ?? null
   }
   const fetchSeconds = (performance.now() - t0) / 1000
-  const portalCpuSeconds = processCpuSeconds(portal.proc.pid!) - p0
+  const portalCpuSeconds = portal.cpuSeconds() - p0
   const fetchCpu = process.cpuUsage(c0)
   agent.destroy()
 
@@ -600,7 +619,7 @@ function newPatientForm(f: Faker, i: number): PatientForm {
   }
 }
 
-async function pushRun(what: string, p: Pulled, portalPid: number, queue: () => Promise<number>): Promise<PushRun> {
+async function pushRun(what: string, p: Pulled, portal: Portal, queue: () => Promise<number>): Promise<PushRun> {
   // Caught up first (the portal's history holds what the last push wrote): the measured run pulls
   // next to nothing and pushes.
   await p.engine.syncNow()
@@ -609,20 +628,20 @@ async function pushRun(what: string, p: Pulled, portalPid: number, queue: () => 
   const queueSeconds = (performance.now() - t0) / 1000
   const before = await p.store.counts()
   const c0 = process.cpuUsage()
-  const p0 = processCpuSeconds(portalPid)
+  const p0 = portal.cpuSeconds()
   const t1 = performance.now()
   const status = await p.engine.syncNow()
   const pushSeconds = (performance.now() - t1) / 1000
   const c = process.cpuUsage(c0)
   const cpuSeconds = (c.user + c.system) / 1e6
-  const portalCpuSeconds = processCpuSeconds(portalPid) - p0
+  const portalCpuSeconds = portal.cpuSeconds() - p0
   if (status.lastError) out(`  [push] sync ended with ${JSON.stringify(status.lastError)}`)
   const problems = status.rejected + status.conflicts > 0 ? await p.store.problems() : []
   out(`  [push] ${what}: ${int(before.pending)} queued in ${f1(queueSeconds)} s; pushed in ${f2(pushSeconds)} s → pending ${status.pending}, rejected ${status.rejected}, conflicts ${status.conflicts}; CPU: workstation ${f2(cpuSeconds)} s, portal ${f2(portalCpuSeconds)} s`)
   return { what, changes, queueSeconds, pushSeconds, cpuSeconds, portalCpuSeconds, pending: status.pending, rejected: status.rejected, conflicts: status.conflicts, firstProblem: problems[0]?.message ?? null }
 }
 
-async function runPush(p: Pulled, portalPid: number): Promise<PushRun[]> {
+async function runPush(p: Pulled, portal: Portal): Promise<PushRun[]> {
   const user = p.session.s.user
   const registrar = new RegistrarService({ store: p.store, actor: () => ({ snils: user.snils, name: user.fullName, organisation: user.organisation }), changed: () => {} })
   const f = newFaker()
@@ -630,7 +649,7 @@ async function runPush(p: Pulled, portalPid: number): Promise<PushRun[]> {
   const forms = Array.from({ length: PUSH }, (_, i) => newPatientForm(f, i))
   const ids: string[] = []
   out(`\n[push] ${int(PUSH)} new patients registered locally (RegistrarService.savePatient), then pushed…`)
-  const creates = await pushRun('creates (PUT, ifNoneMatch *)', p, portalPid, async () => {
+  const creates = await pushRun('creates (PUT, ifNoneMatch *)', p, portal, async () => {
     for (const form of forms) ids.push((await registrar.savePatient(null, form)).id)
     return forms.length
   })
@@ -645,7 +664,7 @@ async function runPush(p: Pulled, portalPid: number): Promise<PushRun[]> {
   }
   out(`[push] ${int(targets.length)} edits (a new phone number) of ${creates.rejected === 0 ? 'those patients' : 'pulled patients'}…`)
   runs.push(
-    await pushRun('edits (PUT, ifMatch)', p, portalPid, async () => {
+    await pushRun('edits (PUT, ifMatch)', p, portal, async () => {
       for (const t of targets) await registrar.savePatient(t.id, { ...t.form, phone: `+79${f.string.numeric(9)}` })
       return targets.length
     }),
@@ -695,13 +714,13 @@ async function main(): Promise<void> {
 
     if (PHASES.has('sync') || PHASES.has('push')) {
       portal = await startSeededPortal(dir)
-      out(`[portal] ${portal.url} (own process, PGlite, TLS)`)
+      out(`[portal] ${portal.url} (own process, ${portal.engine}, TLS)`)
       const client = new PortalClient({ baseUrl: portal.url, caFile: portal.caFile, timeoutMs: 120_000 })
       const registrarSession = await passwordLogin(client, DEMO_PASSWORD_ACCOUNT.phone, DEMO_PASSWORD_ACCOUNT.password, DEMO_PASSWORD_ACCOUNT.phone)
       out(`[login] registrar ${registrarSession.user.fullName} (${registrarSession.user.roles.join(',')}) by password + code from the demo outbox`)
 
       // The registrar first: her history holds only what a registrar may read.
-      const reg = await initialSync(client, dir, 'registrar', registrarSession, portal.proc.pid!)
+      const reg = await initialSync(client, dir, 'registrar', registrarSession, portal)
       pulled.push(reg)
       const regSize = storeSize(reg.file, reg.key)
       out(`[sync] registrar: ${int(reg.resources)} resources in ${f2(reg.seconds)} s (${int(reg.resources / reg.seconds)}/s); ${Object.entries(regSize.counts).map(([t, n]) => `${t} ${int(n)}`).join(', ')}; ${mb(regSize.bytes)} MB`)
@@ -709,7 +728,7 @@ async function main(): Promise<void> {
       if (PHASES.has('sync')) {
         const doctorSession = await passwordLogin(client, DOCTOR_LOGIN.phone, DOCTOR_LOGIN.password, DOCTOR_LOGIN.phone)
         out(`[login] doctor ${doctorSession.user.fullName} (${doctorSession.user.roles.join(',')}): a registrar sees ${int(reg.resources)} of ${int(portal.resources)} resources, so the full pull is measured as the doctor`)
-        const doc = await initialSync(client, dir, 'doctor', doctorSession, portal.proc.pid!)
+        const doc = await initialSync(client, dir, 'doctor', doctorSession, portal)
         pulled.push(doc)
         await doc.store.close()
         const docSize = storeSize(doc.file, doc.key)
@@ -736,7 +755,7 @@ async function main(): Promise<void> {
       }
 
       if (PHASES.has('push')) {
-        const runs = await runPush(reg, portal.proc.pid!)
+        const runs = await runPush(reg, portal)
         out('\npush                             changes  queue s   push s  changes/s  rejected  conflicts  CPU s: workstation  portal')
         for (const r of runs) {
           out(`${r.what.padEnd(32)} ${int(r.changes).padStart(7)} ${f1(r.queueSeconds).padStart(8)} ${f2(r.pushSeconds).padStart(8)} ${int(r.changes / r.pushSeconds).padStart(10)} ${String(r.rejected).padStart(9)} ${String(r.conflicts).padStart(10)} ${f2(r.cpuSeconds).padStart(19)} ${f2(r.portalCpuSeconds).padStart(7)}`)
@@ -752,10 +771,7 @@ async function main(): Promise<void> {
     for (const [what, target, value, ok] of verdict) out(`${what.padEnd(30)} ${target.padEnd(17)} ${value}${ok === null ? '' : ok ? '  — met' : '  — NOT met'}`)
   } finally {
     for (const p of pulled) await p.store.close().catch(() => {})
-    if (portal) {
-      portal.proc.kill('SIGTERM')
-      await new Promise((r) => portal!.proc.once('exit', r))
-    }
+    await portal?.stop()
     if (args.keep) out(`kept: ${dir}`)
     else rmSync(dir, { recursive: true, force: true })
   }

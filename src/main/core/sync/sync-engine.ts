@@ -8,6 +8,7 @@ import type { SyncStatus } from '../../../shared/registrar'
 import type { FhirAnswer } from '../portal/portal-client'
 import type { Json } from '../store/index-fields'
 import type { OutboxChange, PushedEntry, Store } from '../store/store'
+import { readAhead } from './read-ahead'
 import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag, type EntryResponse } from './fhir-wire'
 
 /** The store calls the engine makes, asynchronous (the store lives in a worker). */
@@ -39,6 +40,8 @@ export interface SyncEngineOptions {
 
 export const CURSOR_KEY = 'history.cursor'
 const LAST_SYNC_KEY = 'history.lastSyncAt'
+/** History pages fetched and waiting while the store writes (1 000 resources, about 1.2 MB each). */
+const PAGES_AHEAD = 2
 
 class Transient extends Error {}
 
@@ -183,22 +186,15 @@ export class SyncEngine {
     }
     let done = 0
     let applied = 0
-    let next = fetchPage(cursor)
     const types = new Set<string>()
-    for (;;) {
-      const page = await next
-      // The next page is on its way while this one is written.
-      if (page.more) {
-        next = fetchPage(page.cursor)
-        next.catch(() => {})
-      }
+    // Pages are fetched (served, sent, parsed) ahead while the store writes the ones before.
+    for await (const page of readAhead(fetchPage, (p) => (p.more ? p.cursor : null), cursor, PAGES_AHEAD)) {
       const result = await this.o.store.applyPull(page.entries, CURSOR_KEY, page.cursor)
       done += page.entries.length
       applied += result.applied
       for (const e of page.entries) types.add(e.type)
       this.set({ online: true, progress: { done, total: null } })
       this.publish()
-      if (!page.more) break
     }
     // Lists refresh once per pull, and only when something new landed.
     if (applied > 0) this.o.onDataChanged?.([...types])
