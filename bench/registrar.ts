@@ -253,6 +253,8 @@ async function runSearch(dir: string): Promise<SearchResult> {
   out(`\n[search] generating ${int(PATIENTS)} patients (faker ru) and loading them with Store.applyPull, ${PAGE} per page…`)
   const file = join(dir, 'search.db')
   const key = newStoreKey()
+  // --keep leaves the database for a look afterwards: it opens with LKMR_STORE_KEY=<this file>.
+  if (args.keep) writeFileSync(join(dir, 'search.key'), key.toString('hex'), { mode: 0o600 })
   const store = new Store(openDatabase(file, key))
   const f = newFaker()
   f.seed(SEED)
