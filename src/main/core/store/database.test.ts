@@ -185,6 +185,7 @@ describe('openDatabase', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000)
     expect(db.pragma('cipher', { simple: true })).toBe('aegis')
     expect(db.pragma('algorithm', { simple: true })).toBe('aegis-256')
+    expect(db.pragma('page_size', { simple: true })).toBe(8192)
     // Foreign keys are enforced, not just declared.
     expect(() => db.prepare('INSERT INTO base_versions (rid, version, body) VALUES (424242, 1, NULL)').run()).toThrow(/FOREIGN KEY constraint failed/)
   })
@@ -198,6 +199,7 @@ describe('openDatabase', () => {
     legacy.close()
     const db = openTracked(file, key)
     expect(db.pragma('cipher', { simple: true })).toBe('chacha20')
+    expect(db.pragma('page_size', { simple: true })).toBe(4096)
     expect(db.prepare('SELECT x FROM kept').get()).toEqual({ x: FAMILY })
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     db.close()

@@ -730,6 +730,15 @@ describe('settling problems', () => {
 // --- pull ---------------------------------------------------------------------------------------
 
 describe('applyPull', () => {
+  it('leaves full fsync on commit in place for local changes, after a page and after a failed page', () => {
+    pull([pulled(patient({ id: 'p-1', family: 'Жуков', given: 'Семён' }), 1)])
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2)
+    expect(() => store.applyPull([{ type: 'Patient', id: 'p-2', version: 1, deleted: false, body: '{not json' }], CURSOR, 'c-bad')).toThrow()
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2)
+    expect(store.get('Patient', 'p-2')).toBeNull()
+    expect(store.getState(CURSOR)).not.toBe('c-bad')
+  })
+
   it('applies new resources and versions, with the cursor', () => {
     const p = patient({ id: 'p-1', family: 'Жуков', given: 'Семён' })
     expect(pull([pulled(p, 1)], '10.1')).toEqual({ applied: 1, skipped: 0, kept: 0 })

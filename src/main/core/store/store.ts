@@ -145,6 +145,10 @@ export class Store {
     const db = this.db
     return {
       resource: db.prepare<[string, string], { rid: number; body: string; version: number | null }>('SELECT rid, body, version FROM resources WHERE type = ? AND id = ?'),
+      // What a pull needs to know of a resource, without reading its body.
+      versionOf: db.prepare<[string, string], { rid: number; version: number | null }>('SELECT rid, version FROM resources WHERE type = ? AND id = ?'),
+      insertPulled: db.prepare<[string, string, string, number]>('INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)'),
+      replacePulled: db.prepare<[string, number, number]>('UPDATE resources SET body = ?, version = ?, remote_version = NULL WHERE rid = ?'),
       upsert: db.prepare<[string, string, string, number | null]>(
         `INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)
          ON CONFLICT (type, id) DO UPDATE SET body = excluded.body, version = excluded.version, remote_version = NULL
@@ -591,16 +595,26 @@ export class Store {
    * newer state kept under them for a discard.
    */
   applyPull(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
-    let applied = 0
-    let skipped = 0
-    let kept = 0
+    // A pulled page needs no fsync of its own: a power cut loses at most the last pages together
+    // with their cursor (the next pull fetches them again), and the next local change's full
+    // sync makes them durable too, since the WAL is written in order. Local changes stay FULL.
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return this.pullPage(entries, cursorKey, cursor)
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
+  }
+
+  private pullPage(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
+    const counts = { applied: 0, skipped: 0, kept: 0 }
     this.db.transaction(() => {
       // With nothing unsent (an initial sync, most pulls), no entry needs the per-resource check.
       const outboxEmpty = this.q.anyUnsent.get() === undefined
       for (const e of entries) {
-        const row = this.q.resource.get(e.type, e.id)
+        const row = this.q.versionOf.get(e.type, e.id)
         if (row && row.version !== null && row.version >= e.version) {
-          skipped++
+          counts.skipped++
           continue
         }
         if (!outboxEmpty && this.q.hasUnsent.get(e.type, e.id)) {
@@ -609,20 +623,22 @@ export class Store {
             // The cursor moves past this version: it becomes the portal state a discard goes back to.
             this.q.baseNewer.run(e.version, e.deleted || !e.body ? null : jsonText(e.body), row.rid, e.version)
           }
-          kept++
+          counts.kept++
           continue
         }
-        applied++
+        counts.applied++
         if (e.deleted || !e.body) {
           if (row) this.removeLocal(row.rid, e.type)
           continue
         }
-        const rid = (this.q.upsert.get(e.type, e.id, jsonText(e.body), e.version) as { rid: number }).rid
+        let rid: number
+        if (row) this.q.replacePulled.run(jsonText(e.body), e.version, (rid = row.rid))
+        else rid = Number(this.q.insertPulled.run(e.type, e.id, jsonText(e.body), e.version).lastInsertRowid)
         this.index(rid, e.type, e.body, row !== undefined)
       }
       this.q.setState.run(cursorKey, cursor)
     }).immediate()
-    return { applied, skipped, kept }
+    return counts
   }
 
   // --- audit -----------------------------------------------------------------------------------
