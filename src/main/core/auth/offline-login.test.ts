@@ -5,12 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../../shared/errors'
 import type { User } from '../../../shared/model'
 import { newStoreKey, openDatabase } from '../store/database'
 import { Store } from '../store/store'
 import { snilsWithChecksum } from '../../../shared/validators'
 import { checkVerifier, makeVerifier, OfflineLogin, offlineLoginKey } from './offline-login'
+import { rejectedAppError } from '../../../../tests/support/app-error'
 
 const DAY = 86_400_000
 const PASSWORD = 'Пароль-Секрет-2025!'
@@ -42,15 +42,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof AppError) return e
-    throw new Error(`expected an AppError, got ${String(e)}`)
-  }
-  throw new Error('expected a failure')
-}
 
 async function remembered(days = 7, login = '+7 900 123-45-67', password = PASSWORD, who: User = user): Promise<OfflineLogin> {
   const offline = new OfflineLogin(asyncStore, days, now)
@@ -108,16 +99,16 @@ describe('OfflineLogin', () => {
     const offline = await remembered(7, '+7 900 123-45-67', 'первый пароль')
     await offline.remember('12345678964', await makeVerifier('второй пароль'), other)
     expect((await offline.verify('12345678964', 'второй пароль')).user).toEqual(other)
-    expect((await failure(offline.verify('12345678964', 'первый пароль'))).code).toBe('CREDENTIALS_INVALID')
+    expect((await rejectedAppError(offline.verify('12345678964', 'первый пароль'))).code).toBe('CREDENTIALS_INVALID')
     // A later online login with a changed password replaces the old one.
     await offline.remember('89001234567', await makeVerifier('новый пароль'), user)
-    expect((await failure(offline.verify('+7 900 123-45-67', 'первый пароль'))).code).toBe('CREDENTIALS_INVALID')
+    expect((await rejectedAppError(offline.verify('+7 900 123-45-67', 'первый пароль'))).code).toBe('CREDENTIALS_INVALID')
     expect((await offline.verify('+7 900 123-45-67', 'новый пароль')).user).toEqual(user)
   })
 
   it('refuses a wrong password with CREDENTIALS_INVALID', async () => {
     const offline = await remembered()
-    const e = await failure(offline.verify('+7 900 123-45-67', 'пароль-секрет-2025!'))
+    const e = await rejectedAppError(offline.verify('+7 900 123-45-67', 'пароль-секрет-2025!'))
     expect(e.code).toBe('CREDENTIALS_INVALID')
     expect(e.params).toEqual({})
   })
@@ -125,16 +116,16 @@ describe('OfflineLogin', () => {
   it('locks after five wrong passwords, even for the right one, until the lock ends', async () => {
     const offline = await remembered()
     // Four wrong and a right one: the count starts again.
-    for (let i = 0; i < 4; i++) expect((await failure(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
+    for (let i = 0; i < 4; i++) expect((await rejectedAppError(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
     expect((await offline.verify('+7 900 123-45-67', PASSWORD)).user).toEqual(user)
-    for (let i = 0; i < 5; i++) expect((await failure(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
+    for (let i = 0; i < 5; i++) expect((await rejectedAppError(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
 
-    const locked = await failure(offline.verify('89001234567', PASSWORD))
+    const locked = await rejectedAppError(offline.verify('89001234567', PASSWORD))
     expect(locked.code).toBe('ACCOUNT_LOCKED')
     expect(locked.params.unlockAtIso).toBe('2025-03-01T09:15:00.000Z')
     expect(locked.params.unlockAt).toMatch(/^\d{2}\.\d{2}\.2025,? \d{2}:\d{2}$/)
     nowMs += 14 * 60_000
-    expect((await failure(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
+    expect((await rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
     nowMs += 60_000
     expect((await offline.verify('+7 900 123-45-67', PASSWORD)).user).toEqual(user)
   })
@@ -142,17 +133,17 @@ describe('OfflineLogin', () => {
   it('locks one account only', async () => {
     const offline = await remembered()
     await offline.remember('12345678964', await makeVerifier('другой'), other)
-    for (let i = 0; i < 5; i++) await failure(offline.verify('+7 900 123-45-67', 'не тот'))
-    expect((await failure(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
+    for (let i = 0; i < 5; i++) await rejectedAppError(offline.verify('+7 900 123-45-67', 'не тот'))
+    expect((await rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
     expect((await offline.verify('12345678964', 'другой')).user).toEqual(other)
   })
 
   it('counts wrong passwords tried at the same time, and locks', async () => {
     const offline = await remembered()
-    const attempts = await Promise.all(Array.from({ length: 6 }, (_, i) => failure(offline.verify('+7 900 123-45-67', `не тот ${i}`))))
+    const attempts = await Promise.all(Array.from({ length: 6 }, (_, i) => rejectedAppError(offline.verify('+7 900 123-45-67', `не тот ${i}`))))
     // Five failures lock; the sixth, finishing after that, meets the lock.
     expect(attempts.map((e) => e.code).sort()).toEqual(['ACCOUNT_LOCKED', ...Array<string>(5).fill('CREDENTIALS_INVALID')])
-    expect((await failure(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
+    expect((await rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('ACCOUNT_LOCKED')
   })
 
   it('does not let in a guess that was under way when the lock came', async () => {
@@ -170,8 +161,8 @@ describe('OfflineLogin', () => {
         putOfflineCredential: async (loginKey: string, userJson: string, verifier: string, verifiedAt: string) => store.putOfflineCredential(loginKey, userJson, verifier, verifiedAt),
       })
     const offline = new OfflineLogin(gated, 7, now)
-    const right = failure(offline.verify('+7 900 123-45-67', PASSWORD))
-    for (let i = 0; i < 5; i++) expect((await failure(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
+    const right = rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))
+    for (let i = 0; i < 5; i++) expect((await rejectedAppError(offline.verify('+7 900 123-45-67', `не тот ${i}`))).code).toBe('CREDENTIALS_INVALID')
     release()
     expect((await right).code).toBe('ACCOUNT_LOCKED')
   })
@@ -181,17 +172,17 @@ describe('OfflineLogin', () => {
     nowMs += 7 * DAY - 1
     expect((await offline.verify('+7 900 123-45-67', PASSWORD)).user).toEqual(user)
     nowMs += 1
-    const e = await failure(offline.verify('+7 900 123-45-67', PASSWORD))
+    const e = await rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))
     expect(e.code).toBe('OFFLINE_LOGIN_UNAVAILABLE')
     expect(e.params).toEqual({ days: 7 })
     // A shorter limit set later applies to what was already remembered.
     nowMs = Date.parse('2025-03-01T09:00:00.000Z') + 3 * DAY
-    expect((await failure(new OfflineLogin(asyncStore, 2, now).verify('+7 900 123-45-67', PASSWORD))).params).toEqual({ days: 2 })
+    expect((await rejectedAppError(new OfflineLogin(asyncStore, 2, now).verify('+7 900 123-45-67', PASSWORD))).params).toEqual({ days: 2 })
   })
 
   it('refuses an account that never logged in online here', async () => {
     const offline = await remembered()
-    const e = await failure(offline.verify('+7 900 000-00-00', PASSWORD))
+    const e = await rejectedAppError(offline.verify('+7 900 000-00-00', PASSWORD))
     expect(e.code).toBe('OFFLINE_LOGIN_UNAVAILABLE')
     expect(e.params).toEqual({ days: 7 })
   })
@@ -203,7 +194,7 @@ describe('OfflineLogin', () => {
     expect(store.db.prepare('SELECT count(*) AS n FROM offline_credentials').get()).toEqual({ n: 0 })
     // Not even a credential remembered while offline login was allowed.
     await (await remembered(7)).verify('+7 900 123-45-67', PASSWORD)
-    const e = await failure(off.verify('+7 900 123-45-67', PASSWORD))
+    const e = await rejectedAppError(off.verify('+7 900 123-45-67', PASSWORD))
     expect(e.code).toBe('OFFLINE_LOGIN_UNAVAILABLE')
     expect(e.params).toEqual({ days: 0 })
   })
@@ -211,7 +202,7 @@ describe('OfflineLogin', () => {
   it('refuses a stored verifier it cannot read as a wrong password, not a crash', async () => {
     const offline = new OfflineLogin(asyncStore, 7, now)
     store.putOfflineCredential('phone:79001234567', JSON.stringify(user), `plain$${PASSWORD}`, now().toISOString())
-    expect((await failure(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('CREDENTIALS_INVALID')
+    expect((await rejectedAppError(offline.verify('+7 900 123-45-67', PASSWORD))).code).toBe('CREDENTIALS_INVALID')
   })
 
   it('keeps no password: only a salted slow hash, in a file that shows nothing either', async () => {

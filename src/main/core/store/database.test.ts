@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3-multiple-ciphers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../../shared/errors'
 import { FHIR_SYSTEMS } from '../../../shared/fhir/systems'
 import { fileKeySource, KEY_BYTES, newStoreKey, openDatabase, parseHexKey, wrappedKeySource, type Db, type KeyWrapper } from './database'
 import { SCHEMA_VERSION } from './migrations'
 import { Store } from './store'
+import { thrownAppError } from '../../../../tests/support/app-error'
 
 const FAMILY = 'Шереметьева'
 const SNILS = '11223344595'
@@ -34,15 +34,6 @@ function openTracked(file: string, key: Buffer): Db {
   return db
 }
 
-function failure(fn: () => unknown): AppError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof AppError) return e
-    throw new Error(`expected an AppError, got ${String(e)}`)
-  }
-  throw new Error('expected a failure')
-}
 
 /** A patient written the way the registrar writes one: through the Store's outbox. */
 function writePatient(db: Db): void {
@@ -109,10 +100,10 @@ describe('openDatabase', () => {
     const copy = join(dir, 'copy.db')
     copyFileSync(file, copy)
 
-    const wrong = failure(() => openDatabase(copy, newStoreKey()))
+    const wrong = thrownAppError(() => openDatabase(copy, newStoreKey()))
     expect(wrong.code).toBe('STORE_UNAVAILABLE')
     expect(wrong.details).toMatch(/file is not a database/)
-    const none = failure(() => openDatabase(copy, Buffer.alloc(0)))
+    const none = thrownAppError(() => openDatabase(copy, Buffer.alloc(0)))
     expect(none.code).toBe('STORE_UNAVAILABLE')
     expect(plainReadFails(copy)).toMatch(/file is not a database/)
     // The copy is whole: with the key it reads (and the failed attempts did not damage it).
@@ -129,7 +120,7 @@ describe('openDatabase', () => {
     copyFileSync(file, copy)
     copyFileSync(`${file}-wal`, `${copy}-wal`)
 
-    expect(failure(() => openDatabase(copy, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => openDatabase(copy, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
     expect(plainReadFails(copy)).toMatch(/file is not a database/)
     // The patient lives in the copied WAL (not yet in the main file): the key reads it.
     expect(readPatientFamily(openTracked(copy, key))).toBe(FAMILY)
@@ -140,7 +131,7 @@ describe('openDatabase', () => {
     const plain = new Database(file)
     plain.exec('CREATE TABLE t (x TEXT); INSERT INTO t VALUES (1)')
     plain.close()
-    expect(failure(() => openDatabase(file, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => openDatabase(file, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
   })
 
   it('keeps no readable patient name or СНИЛС in the file or the WAL, before and after a checkpoint', () => {
@@ -204,13 +195,13 @@ describe('openDatabase', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     db.close()
     expect(contains(file, FAMILY)).toBe(false)
-    expect(failure(() => openDatabase(file, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => openDatabase(file, newStoreKey())).code).toBe('STORE_UNAVAILABLE')
   })
 
   it('refuses a key of the wrong length without creating the file', () => {
     const file = join(dir, 'store.db')
     for (const key of [Buffer.alloc(0), Buffer.alloc(16, 1), Buffer.alloc(KEY_BYTES + 1, 1)]) {
-      expect(failure(() => openDatabase(file, key)).code).toBe('STORE_UNAVAILABLE')
+      expect(thrownAppError(() => openDatabase(file, key)).code).toBe('STORE_UNAVAILABLE')
     }
     expect(existsSync(file)).toBe(false)
   })
@@ -254,18 +245,18 @@ describe('fileKeySource', () => {
   it('refuses a malformed key from the environment or the file', () => {
     const keyFile = join(dir, 'store.key')
     for (const bad of ['xyz', '0f'.repeat(KEY_BYTES - 1), `${'0f'.repeat(KEY_BYTES)}0`, 'zz'.repeat(KEY_BYTES), ` ${'0f'.repeat(KEY_BYTES)}`]) {
-      expect(failure(() => fileKeySource(keyFile, { LKMR_STORE_KEY: bad }).load()).code, bad).toBe('STORE_UNAVAILABLE')
+      expect(thrownAppError(() => fileKeySource(keyFile, { LKMR_STORE_KEY: bad }).load()).code, bad).toBe('STORE_UNAVAILABLE')
     }
     writeFileSync(keyFile, 'not a key', { mode: 0o600 })
-    expect(failure(() => fileKeySource(keyFile, {}).load()).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => fileKeySource(keyFile, {}).load()).code).toBe('STORE_UNAVAILABLE')
     // The bad file is left for a person to look at, not replaced by a new key (which would orphan the database).
     expect(readFileSync(keyFile, 'utf8')).toBe('not a key')
   })
 
   it('parseHexKey takes exactly 64 hex digits', () => {
     expect(parseHexKey('00'.repeat(31) + 'fF').equals(Buffer.from([...Array<number>(31).fill(0), 0xff]))).toBe(true)
-    expect(failure(() => parseHexKey('')).code).toBe('STORE_UNAVAILABLE')
-    expect(failure(() => parseHexKey('g'.repeat(64))).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => parseHexKey('')).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => parseHexKey('g'.repeat(64))).code).toBe('STORE_UNAVAILABLE')
   })
 })
 
@@ -311,7 +302,7 @@ describe('wrappedKeySource', () => {
 
   it('refuses with STORE_UNAVAILABLE when the OS protection is not available, writing nothing', () => {
     const keyFile = join(dir, 'store.wrapped-key')
-    expect(failure(() => wrappedKeySource(osProtection(false), keyFile).load()).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => wrappedKeySource(osProtection(false), keyFile).load()).code).toBe('STORE_UNAVAILABLE')
     expect(existsSync(keyFile)).toBe(false)
   })
 
@@ -319,7 +310,7 @@ describe('wrappedKeySource', () => {
     const keyFile = join(dir, 'store.wrapped-key')
     wrappedKeySource(osProtection(), keyFile).load()
     const before = readFileSync(keyFile)
-    const e = failure(() => wrappedKeySource(osProtection(), keyFile).load())
+    const e = thrownAppError(() => wrappedKeySource(osProtection(), keyFile).load())
     expect(e.code).toBe('STORE_UNAVAILABLE')
     expect(readFileSync(keyFile).equals(before)).toBe(true)
   })
@@ -328,6 +319,6 @@ describe('wrappedKeySource', () => {
     const keyFile = join(dir, 'store.wrapped-key')
     const os = osProtection()
     writeFileSync(keyFile, os.encryptString('not a key'), { mode: 0o600 })
-    expect(failure(() => wrappedKeySource(os, keyFile).load()).code).toBe('STORE_UNAVAILABLE')
+    expect(thrownAppError(() => wrappedKeySource(os, keyFile).load()).code).toBe('STORE_UNAVAILABLE')
   })
 })

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../../shared/errors'
 import { newStoreKey, openDatabase, openKeyedDatabase, type Db } from './database'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations'
 import { Store } from './store'
+import { thrownAppError } from '../../../../tests/support/app-error'
 
 let dir: string
 let key: Buffer
@@ -35,15 +35,6 @@ function rawOpen(file: string): Db {
   return track(openKeyedDatabase(file, key))
 }
 
-function failure(fn: () => unknown): AppError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof AppError) return e
-    throw new Error(`expected an AppError, got ${String(e)}`)
-  }
-  throw new Error('expected a failure')
-}
 
 const OLD_PATIENT = {
   resourceType: 'Patient',
@@ -206,7 +197,7 @@ describe('migrations', () => {
     db.close()
     const hash = sha256(file)
 
-    const e = failure(() => openDatabase(file, key))
+    const e = thrownAppError(() => openDatabase(file, key))
     expect(e.code).toBe('STORE_UNAVAILABLE')
     expect(e.details).toMatch(new RegExp(`schema ${SCHEMA_VERSION + 1} is newer than this program's ${SCHEMA_VERSION}`))
     expect(sha256(file)).toBe(hash)
@@ -224,7 +215,7 @@ describe('migrations', () => {
     db.exec('CREATE TABLE appointment_idx (x INTEGER)')
     db.close()
 
-    const e = failure(() => openDatabase(file, key))
+    const e = thrownAppError(() => openDatabase(file, key))
     expect(e.code).toBe('STORE_UNAVAILABLE')
     expect(e.details).toMatch(/appointment_idx already exists/)
 
@@ -254,7 +245,7 @@ describe('migrations', () => {
     raw.exec('CREATE TABLE offline_credentials (x INTEGER)')
     raw.close()
 
-    expect(failure(() => openDatabase(file, key)).details).toMatch(/offline_credentials already exists/)
+    expect(thrownAppError(() => openDatabase(file, key)).details).toMatch(/offline_credentials already exists/)
     const after = rawOpen(file)
     expect(after.pragma('user_version', { simple: true })).toBe(2)
     const names = after.prepare<[], { name: string }>('SELECT name FROM sqlite_master').all().map((r) => r.name)

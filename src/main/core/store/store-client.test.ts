@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../../shared/errors'
 import { newStoreKey, openDatabase } from './database'
 import { Store, type NewChange } from './store'
 import { openStoreWorker, type StoreClient } from './store-client'
+import { rejectedAppError } from '../../../../tests/support/app-error'
 
 let dir: string
 const clients: StoreClient[] = []
@@ -26,15 +26,6 @@ async function open(file: string, key: Buffer): Promise<StoreClient> {
   return client
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof AppError) return e
-    throw new Error(`expected an AppError, got ${String(e)}`)
-  }
-  throw new Error('expected a rejection')
-}
 
 const registration = (changeId: string, id: string, family: string): NewChange => ({
   changeId,
@@ -75,7 +66,7 @@ describe('openStoreWorker', () => {
   it('sends failures back as AppError with a code and the detail for the log', async () => {
     const client = await open(join(dir, 'store.db'), newStoreKey())
     await client.commitChange(registration('c-1', 'p-1', 'Орлова'))
-    const duplicate = await rejection(client.commitChange(registration('c-1', 'p-2', 'Серова')))
+    const duplicate = await rejectedAppError(client.commitChange(registration('c-1', 'p-2', 'Серова')))
     expect(duplicate.code).toBe('INTERNAL')
     expect(duplicate.details).toMatch(/UNIQUE constraint failed: changes\.change_id/)
     // The failed call left nothing behind, and the worker goes on answering.
@@ -88,7 +79,7 @@ describe('openStoreWorker', () => {
     const made = await open(file, newStoreKey())
     await made.commitChange(registration('c-1', 'p-1', 'Орлова'))
     await made.close()
-    const e = await rejection(openStoreWorker(file, newStoreKey()))
+    const e = await rejectedAppError(openStoreWorker(file, newStoreKey()))
     expect(e.code).toBe('STORE_UNAVAILABLE')
     expect(e.details).toMatch(/file is not a database/)
   })
@@ -97,7 +88,7 @@ describe('openStoreWorker', () => {
     const client = await open(join(dir, 'store.db'), newStoreKey())
     await client.setState('k', 'v')
     await client.close()
-    const e = await rejection(client.getState('k'))
+    const e = await rejectedAppError(client.getState('k'))
     expect(e.code).toBe('STORE_UNAVAILABLE')
     expect(e.details).toMatch(/store worker stopped/)
     // A second close is harmless.
