@@ -58,21 +58,31 @@ export async function startPostgres(name: string): Promise<{ url: string; stop()
   }
 }
 
+/** A process's /proc stat fields after its command (state, ppid, …), or null when it has ended. */
+function statFields(pid: number | string): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  } catch {
+    return null
+  }
+}
+
+/** utime + stime (+ cutime + cstime: fields 14–17 of stat) in clock ticks. */
+const ticks = (f: string[], withChildren: boolean) => Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)
+
+/** CPU seconds a process has used (utime + stime). */
+export function processCpuSeconds(pid: number): number {
+  const f = statFields(pid)
+  if (!f) throw new Error(`process ${pid} has ended`)
+  return ticks(f, false) / 100
+}
+
 /** CPU seconds of a PostgreSQL server: the postmaster, its live backends and the ones it reaped. */
 function serverCpuSeconds(postmaster: number): number {
-  const fieldsOf = (pid: number | string): string[] | null => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    } catch {
-      return null // ended meanwhile
-    }
-  }
-  // After the command: state, ppid, …; utime, stime, cutime, cstime are fields 14–17 of stat.
-  const ticks = (f: string[], withChildren: boolean) => Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)
-  const own = fieldsOf(postmaster)
+  const own = statFields(postmaster)
   let total = own ? ticks(own, true) : 0
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    const f = fieldsOf(pid)
+    const f = statFields(pid)
     if (f && Number(f[1]) === postmaster) total += ticks(f, false)
   }
   return total / 100

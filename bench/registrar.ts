@@ -16,7 +16,6 @@
 // push   — queued patient changes (RegistrarService.savePatient → Store.commitChange) pushed by
 //          the SyncEngine: creates (PUT with ifNoneMatch "*") and edits (ifMatch) in batch bundles.
 import { Faker, base, en, ru } from '@faker-js/faker'
-import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:https'
 import { cpus, tmpdir } from 'node:os'
@@ -45,7 +44,7 @@ import type { PatientForm } from '../src/shared/registrar'
 import type { SessionResponse } from '../src/shared/portal-api'
 import { normalizeSearchText } from '../src/shared/text'
 import { omsWithChecksum, snilsWithChecksum } from '../src/shared/validators'
-import { startPortalProcess, startPostgres } from './portal-process'
+import { processCpuSeconds, startPortalProcess, startPostgres } from './portal-process'
 
 const { values: args } = parseArgs({
   options: {
@@ -128,11 +127,6 @@ function machineLoad(): string {
   return `load average ${load}${psi ? `, CPU pressure (tasks waiting for a CPU, last 60 s) ${psi} %` : ''}`
 }
 
-/** CPU seconds a process has used (utime + stime), from /proc. */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
 
 const fileSize = (file: string) => [file, `${file}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0)
 
@@ -375,7 +369,6 @@ async function runSearch(dir: string): Promise<SearchResult> {
 
 interface Portal {
   url: string
-  proc: ChildProcess
   /** 'PostgreSQL' or 'PGlite'. */
   engine: string
   /** CPU seconds the portal has used: its process, and its PostgreSQL server when it has one. */
@@ -385,8 +378,6 @@ interface Portal {
   caPem: string
   caFile: string
   resources: number
-  counts: Record<string, number>
-  seedSeconds: number
 }
 
 async function startSeededPortal(dir: string): Promise<Portal> {
@@ -425,7 +416,7 @@ async function startSeededPortal(dir: string): Promise<Portal> {
     pg?.stop()
   }
   const cpuSeconds = () => processCpuSeconds(proc.pid!) + (pg?.cpuSeconds() ?? 0)
-  return { url, proc, engine, cpuSeconds, stop, caPem: ca.certPem, caFile: join(dir, 'ca.pem'), resources: seeded.resources, counts: seeded.counts, seedSeconds: seeded.elapsedMs / 1000 }
+  return { url, engine, cpuSeconds, stop, caPem: ca.certPem, caFile: join(dir, 'ca.pem'), resources: seeded.resources }
 }
 
 /** Password + one-time code, the code read from the demo outbox as a person would read it. */
@@ -450,7 +441,6 @@ function fhirCall(client: PortalClient, session: { s: SessionResponse }) {
 }
 
 interface Pulled {
-  role: string
   seconds: number
   resources: number
   store: StoreClient
@@ -512,7 +502,7 @@ async function initialSync(client: PortalClient, dir: string, role: string, sess
   const seconds = (performance.now() - t0) / 1000
   const c = process.cpuUsage(c0)
   if (status.lastError) throw new Error(`${role} sync failed: ${JSON.stringify(status.lastError)}`)
-  return { role, seconds, resources: done, store, engine, file, key, session: holder, timing, cpuSeconds: (c.user + c.system) / 1e6, portalCpuSeconds: portal.cpuSeconds() - p0 }
+  return { seconds, resources: done, store, engine, file, key, session: holder, timing, cpuSeconds: (c.user + c.system) / 1e6, portalCpuSeconds: portal.cpuSeconds() - p0 }
 }
 
 function httpsGet(agent: Agent, url: URL, token: string): Promise<Buffer> {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
 
 /**
  * A worker's entry: the bundled `<name>.js` (emitted next to the main bundle's entries; the
@@ -43,4 +44,12 @@ export function workerStart(entry: URL): { target: URL | string; eval: boolean }
     `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })` +
     `.catch((e) => { setImmediate(() => { throw e }) })`
   return { target: code, eval: true }
+}
+
+/** Starts the worker at `entry` (see workerStart) with its data. */
+export function startWorker(entry: URL, name: string, workerData: unknown): Worker {
+  const how = workerStart(entry)
+  // A bundled worker is plain JavaScript: it must not inherit the parent's loader flags (tsx
+  // under the CLI or benchmark costs ~60 ms of start-up); the .ts bootstrap registers its own.
+  return new Worker(how.target, { eval: how.eval, workerData, name, ...(how.eval ? {} : { execArgv: [] }) })
 }

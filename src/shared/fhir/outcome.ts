@@ -4,7 +4,8 @@
 //   { "extension": [{ "url": "urn:lkmr:error-params",
 //                     "extension": [{ "url": "currentVersion", "valueInteger": 3 }] }], … }
 // A null param is left out (FHIR has no null). The portal writes these (portal/src/fhir/outcome.ts);
-// the workstation's sync reads them with errorOfOutcome, for whole answers and batch entries alike.
+// errorOfOutcome reads them back. The workstation's sync needs only the text (outcomeText): on a
+// 412 it reads the portal's current version itself, to compare it with what it sent.
 import { ERRORS, type AppErrorData, type ErrorCode, type ErrorParams } from '../errors'
 import { FHIR_EXTENSIONS } from './systems'
 

@@ -1,6 +1,7 @@
 // What a registrar typed into the patient search: a birth date (ДД.ММ.ГГГГ), digits of a СНИЛС
 // (up to 11) or a полис ОМС (12 to 16), or words of a name in any order. And the one-typo
 // alternatives of a name word, taken from the words actually indexed.
+import { parseRuDate } from '../../../shared/patient-form'
 import { normalizeSearchText } from '../../../shared/text'
 
 export type SearchQuery =
@@ -9,17 +10,11 @@ export type SearchQuery =
   | { kind: 'snils' | 'oms'; value: string }
   | { kind: 'name'; words: string[] }
 
-const RU_DATE = /^(\d{2})\.(\d{2})\.(\d{4})$/
-
 export function parseSearchQuery(text: string): SearchQuery {
   const t = text.trim()
   if (t === '') return { kind: 'empty' }
-  const date = RU_DATE.exec(t)
-  if (date) {
-    const iso = `${date[3]}-${date[2]}-${date[1]}`
-    const d = new Date(`${iso}T00:00:00Z`)
-    if (!Number.isNaN(d.getTime()) && d.toISOString().startsWith(iso)) return { kind: 'birthDate', value: iso }
-  }
+  const birthDate = parseRuDate(t)
+  if (birthDate) return { kind: 'birthDate', value: birthDate }
   if (/^[\d\s-]+$/.test(t)) {
     const digits = t.replace(/\D/g, '')
     if (digits.length === 0) return { kind: 'empty' }

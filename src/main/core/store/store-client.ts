@@ -1,7 +1,6 @@
 // The main process's handle on the store worker: each Store method as an async call.
-import { Worker } from 'node:worker_threads'
 import { AppError } from '../../../shared/errors'
-import { resolveWorkerEntry, workerStart } from '../worker-entry'
+import { resolveWorkerEntry, startWorker } from '../worker-entry'
 import { STORE_METHODS, type AsyncStore, type StoreInit, type StoreReply, type StoreRequest } from './store-protocol'
 
 export interface StoreClient extends AsyncStore {
@@ -10,9 +9,8 @@ export interface StoreClient extends AsyncStore {
 
 /** Starts the worker and opens the database in it; STORE_UNAVAILABLE if it cannot. */
 export async function openStoreWorker(file: string, key: Buffer): Promise<StoreClient> {
-  const how = workerStart(resolveWorkerEntry('store-worker', import.meta.url))
   const init: StoreInit = { file, keyHex: key.toString('hex') }
-  const worker = new Worker(how.target, { eval: how.eval, workerData: init, name: 'store-worker', ...(how.eval ? {} : { execArgv: [] }) })
+  const worker = startWorker(resolveWorkerEntry('store-worker', import.meta.url), 'store-worker', init)
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextId = 1
   let dead: AppError | null = null

@@ -12,7 +12,6 @@ export const STORE_METHODS = [
   'getState',
   'setState',
   'get',
-  'changeStateOf',
   'listByType',
   'searchPatients',
   'appointmentsOfPatient',
@@ -33,7 +32,6 @@ export const STORE_METHODS = [
   'retry',
   'applyPull',
   'auditList',
-  'addAudit',
   'getOfflineCredential',
   'putOfflineCredential',
 ] as const satisfies ReadonlyArray<keyof Store>

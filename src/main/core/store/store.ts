@@ -3,6 +3,7 @@
 // the main process never waits on the disk. Every local change is one transaction: the resources,
 // their indexes, the outbox rows and the audit row commit together or not at all.
 import type { ChangeAction, ChangeState } from '../../../shared/registrar'
+import type Database from 'better-sqlite3-multiple-ciphers'
 import type { Db } from './database'
 import { appointmentIndex, patientIndex, slotIndex, type Json } from './index-fields'
 import { parseSearchQuery, typoCandidates } from './search-query'
@@ -137,8 +138,21 @@ const FTS_FETCH_LIMIT = 300
 export class Store {
   private readonly q: ReturnType<Store['prepare']>
 
+  /** Statements of the methods below, prepared on first use: better-sqlite3 does not cache them,
+   * and preparing costs about as much as running a search over a small index. */
+  private readonly statements = new Map<string, unknown>()
+
   constructor(readonly db: Db) {
     this.q = this.prepare()
+  }
+
+  private sql<P extends unknown[] = unknown[], R = unknown>(text: string): Database.Statement<P, R> {
+    let st = this.statements.get(text) as Database.Statement<P, R> | undefined
+    if (!st) {
+      st = this.db.prepare<P, R>(text)
+      this.statements.set(text, st)
+    }
+    return st
   }
 
   private prepare() {
@@ -224,8 +238,8 @@ export class Store {
   }
 
   listByType(type: string, limit = 5000): Json[] {
-    return this.db
-      .prepare<[string, number], { body: string }>('SELECT body FROM resources WHERE type = ? LIMIT ?')
+    return this
+      .sql<[string, number], { body: string }>('SELECT body FROM resources WHERE type = ? LIMIT ?')
       .all(type, limit)
       .map((r) => JSON.parse(r.body) as Json)
   }
@@ -239,13 +253,13 @@ export class Store {
       case 'empty':
         break
       case 'birthDate':
-        rows = this.db.prepare<[string, number], RawPatientRow>(`${select} WHERE p.birth_date = ? ORDER BY p.sort_name LIMIT ?`).all(query.value, limit)
+        rows = this.sql<[string, number], RawPatientRow>(`${select} WHERE p.birth_date = ? ORDER BY p.sort_name LIMIT ?`).all(query.value, limit)
         break
       case 'snils':
       case 'oms': {
         const col = query.kind === 'snils' ? 'snils' : 'oms'
-        rows = this.db
-          .prepare<[string, string, number], RawPatientRow>(`${select} WHERE p.${col} >= ? AND p.${col} < ? ORDER BY p.${col} LIMIT ?`)
+        rows = this
+          .sql<[string, string, number], RawPatientRow>(`${select} WHERE p.${col} >= ? AND p.${col} < ? ORDER BY p.${col} LIMIT ?`)
           .all(query.value, upperBound(query.value), limit)
         break
       }
@@ -269,8 +283,8 @@ export class Store {
   private nameRows(match: string, limit: number): RawPatientRow[] {
     // Sorted and cut to `limit` on patient_idx alone: only the rows shown are joined to resources
     // (a page of JSON each) and looked up in the outbox.
-    return this.db
-      .prepare<[string, number, number], RawPatientRow>(
+    return this
+      .sql<[string, number, number], RawPatientRow>(
         `WITH m AS (SELECT rowid FROM patient_names WHERE patient_names MATCH ? LIMIT ?),
          top AS (SELECT p.* FROM m JOIN patient_idx p ON p.rid = m.rowid ORDER BY p.sort_name LIMIT ?)
          ${PATIENT_COLUMNS} FROM top p JOIN resources r ON r.rid = p.rid ORDER BY p.sort_name`,
@@ -279,13 +293,13 @@ export class Store {
   }
 
   private vocab(lo: string, hi: string): string[] {
-    return this.db.prepare<[string, string], { term: string }>('SELECT term FROM patient_vocab WHERE term >= ? AND term < ? LIMIT 2000').all(lo, hi).map((r) => r.term)
+    return this.sql<[string, string], { term: string }>('SELECT term FROM patient_vocab WHERE term >= ? AND term < ? LIMIT 2000').all(lo, hi).map((r) => r.term)
   }
 
   /** Appointments of a patient, soonest first. */
   appointmentsOfPatient(patientId: string): StoredResource[] {
     return this.bodies(
-      this.db.prepare<[string], { type: string; id: string; body: string; version: number | null }>(
+      this.sql<[string], { type: string; id: string; body: string; version: number | null }>(
         `SELECT r.type, r.id, r.body, r.version FROM appointment_idx a JOIN resources r ON r.rid = a.rid WHERE a.patient_id = ? ORDER BY a.start`,
       ).all(patientId),
     )
@@ -294,7 +308,7 @@ export class Store {
   /** Slots of a schedule in [from, to) (ISO instants compared as text: same offset form). */
   slotsOf(scheduleId: string, from: string, to: string): StoredResource[] {
     return this.bodies(
-      this.db.prepare<[string, string, string], { type: string; id: string; body: string; version: number | null }>(
+      this.sql<[string, string, string], { type: string; id: string; body: string; version: number | null }>(
         `SELECT r.type, r.id, r.body, r.version FROM slot_idx s JOIN resources r ON r.rid = s.rid
          WHERE s.schedule_id = ? AND s.start >= ? AND s.start < ? ORDER BY s.start`,
       ).all(scheduleId, from, to),
@@ -395,7 +409,7 @@ export class Store {
    * change was rejected or is in conflict waits until that one is settled: it builds on it.
    */
   nextChanges(limit: number): OutboxChange[] {
-    const rows = this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq').iterate()
+    const rows = this.sql<[], ChangeRow>('SELECT * FROM changes ORDER BY seq').iterate()
     const taken = new Set<string>()
     const out: OutboxChange[] = []
     for (const c of rows) {
@@ -409,7 +423,7 @@ export class Store {
         changeId: c.change_id,
         revision: c.revision,
         action: c.action as ChangeAction,
-        entries: entries.map((e) => ({ pos: e.pos, type: e.type, id: e.id, body: JSON.parse(e.body!) as Json, baseVersion: this.q.resource.get(e.type, e.id)?.version ?? null })),
+        entries: entries.map((e) => ({ pos: e.pos, type: e.type, id: e.id, body: JSON.parse(e.body!) as Json, baseVersion: this.q.versionOf.get(e.type, e.id)?.version ?? null })),
       })
       if (out.length >= limit) break
     }
@@ -418,25 +432,27 @@ export class Store {
 
   /** The portal took the change: the resources move to the versions it made. */
   ackChange(seq: number, revision: number, pushed: PushedEntry[]): void {
-    this.db.transaction(() => {
-      const c = this.q.changeBySeq.get(seq)
-      if (!c) return
-      const settled = c.revision === revision
-      if (settled) this.q.deleteChange.run(seq)
-      for (const p of pushed) {
-        const row = this.q.resource.get(p.type, p.id)
-        if (!row) continue
-        if (this.q.hasUnsent.get(p.type, p.id)) {
-          // More local changes build on this one: they go with If-Match of the version just made.
-          this.q.setVersion.run(p.version, row.rid)
-          this.q.baseSet.run(p.version, p.body ? JSON.stringify(p.body) : row.body, row.rid)
-        } else {
-          this.q.baseDelete.run(row.rid)
-          this.q.upsert.run(p.type, p.id, p.body ? JSON.stringify(p.body) : row.body, p.version)
-          if (p.body) this.index(row.rid, p.type, p.body, true)
-        }
+    this.db.transaction(() => this.ackOne(seq, revision, pushed)).immediate()
+  }
+
+  private ackOne(seq: number, revision: number, pushed: PushedEntry[]): void {
+    const c = this.q.changeBySeq.get(seq)
+    if (!c) return
+    const settled = c.revision === revision
+    if (settled) this.q.deleteChange.run(seq)
+    for (const p of pushed) {
+      const row = this.q.resource.get(p.type, p.id)
+      if (!row) continue
+      if (this.q.hasUnsent.get(p.type, p.id)) {
+        // More local changes build on this one: they go with If-Match of the version just made.
+        this.q.setVersion.run(p.version, row.rid)
+        this.q.baseSet.run(p.version, p.body ? JSON.stringify(p.body) : row.body, row.rid)
+      } else {
+        this.q.baseDelete.run(row.rid)
+        this.q.upsert.run(p.type, p.id, p.body ? JSON.stringify(p.body) : row.body, p.version)
+        if (p.body) this.index(row.rid, p.type, p.body, true)
       }
-    }).immediate()
+    }
   }
 
   /**
@@ -445,21 +461,21 @@ export class Store {
    */
   ackChanges(acks: Array<[seq: number, revision: number, pushed: PushedEntry[]]>): void {
     this.db.transaction(() => {
-      for (const [seq, revision, pushed] of acks) this.ackChange(seq, revision, pushed)
+      for (const [seq, revision, pushed] of acks) this.ackOne(seq, revision, pushed)
     }).immediate()
   }
 
   /** The portal refused the change (validation, access): it stays, with the portal's words. */
   rejectChange(seq: number, revision: number, message: string): void {
-    this.db
-      .prepare<[string, number, number]>("UPDATE changes SET state = 'rejected', message = ? WHERE seq = ? AND revision = ?")
+    this
+      .sql<[string, number, number]>("UPDATE changes SET state = 'rejected', message = ? WHERE seq = ? AND revision = ?")
       .run(message, seq, revision)
   }
 
   /** Someone else changed a resource first: both versions are kept for the user to settle. */
   conflictChange(seq: number, revision: number, remote: RemoteSide, message: string, slotTaken: boolean): void {
-    this.db
-      .prepare<[string, string, string, number | null, string | null, number, number, number]>(
+    this
+      .sql<[string, string, string, number | null, string | null, number, number, number]>(
         `UPDATE changes SET state = 'conflict', message = ?, remote_type = ?, remote_id = ?, remote_version = ?, remote_body = ?, slot_taken = ?
          WHERE seq = ? AND revision = ?`,
       )
@@ -467,14 +483,14 @@ export class Store {
   }
 
   counts(): { pending: number; rejected: number; conflicts: number } {
-    const rows = this.db.prepare<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM changes GROUP BY state').all()
+    const rows = this.sql<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM changes GROUP BY state').all()
     const n = (s: string) => rows.find((r) => r.state === s)?.n ?? 0
     return { pending: n('pending'), rejected: n('rejected'), conflicts: n('conflict') }
   }
 
   problems(): ProblemRow[] {
-    return this.db
-      .prepare<[], ChangeRow>("SELECT * FROM changes WHERE state IN ('rejected', 'conflict') ORDER BY seq")
+    return this
+      .sql<[], ChangeRow>("SELECT * FROM changes WHERE state IN ('rejected', 'conflict') ORDER BY seq")
       .all()
       .map((c) => {
         const entries = this.q.entriesOf.all(c.seq)
@@ -510,8 +526,8 @@ export class Store {
 
   /** The unsent change that creates or books this resource, if any (its newest). */
   unsentChangeOf(type: string, id: string): { changeId: string; action: ChangeAction; state: ChangeState } | null {
-    const row = this.db
-      .prepare<[string, string], { change_id: string; action: string; state: string }>(
+    const row = this
+      .sql<[string, string], { change_id: string; action: string; state: string }>(
         'SELECT c.change_id, c.action, c.state FROM change_entries e JOIN changes c ON c.seq = e.change_seq WHERE e.type = ? AND e.id = ? ORDER BY c.seq DESC LIMIT 1',
       )
       .get(type, id)
@@ -534,10 +550,10 @@ export class Store {
           const json = JSON.stringify(body)
           this.q.setBody.run(json, row.rid)
           this.index(row.rid, c.remote_type, body, true)
-          this.db.prepare<[string, number, string, string]>('UPDATE change_entries SET body = ? WHERE change_seq = ? AND type = ? AND id = ?').run(json, c.seq, c.remote_type, c.remote_id!)
+          this.sql<[string, number, string, string]>('UPDATE change_entries SET body = ? WHERE change_seq = ? AND type = ? AND id = ?').run(json, c.seq, c.remote_type, c.remote_id!)
         }
       }
-      this.db.prepare<[number]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL, remote_type = NULL, remote_id = NULL, remote_version = NULL, remote_body = NULL, slot_taken = 0 WHERE seq = ?").run(c.seq)
+      this.sql<[number]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL, remote_type = NULL, remote_id = NULL, remote_version = NULL, remote_body = NULL, slot_taken = 0 WHERE seq = ?").run(c.seq)
       this.q.audit.run(at, actor.snils, actor.name, 'sync.resolve', c.remote_type, c.remote_id!, summary)
     }).immediate()
   }
@@ -551,7 +567,7 @@ export class Store {
       const c = this.q.change.get(changeId)
       if (!c) return
       const keys = new Set(this.q.entriesOf.all(c.seq).map((e) => `${e.type}/${e.id}`))
-      const later = this.db.prepare<[number], { seq: number }>('SELECT seq FROM changes WHERE seq > ? ORDER BY seq').all(c.seq)
+      const later = this.sql<[number], { seq: number }>('SELECT seq FROM changes WHERE seq > ? ORDER BY seq').all(c.seq)
       const drop = [c.seq]
       for (const l of later) {
         const ks = this.q.entriesOf.all(l.seq).map((e) => `${e.type}/${e.id}`)
@@ -583,7 +599,7 @@ export class Store {
 
   /** A rejected change goes back to the queue as it is (the user fixed what it points at, or the portal was wrong). */
   retry(changeId: string): void {
-    this.db.prepare<[string]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL WHERE change_id = ? AND state = 'rejected'").run(changeId)
+    this.sql<[string]>("UPDATE changes SET state = 'pending', revision = revision + 1, message = NULL WHERE change_id = ? AND state = 'rejected'").run(changeId)
   }
 
   // --- pull ------------------------------------------------------------------------------------
@@ -645,8 +661,8 @@ export class Store {
 
   auditList(resourceId: string | null, limit: number): Array<{ at: string; user: string; action: string; resourceType: string; resourceId: string; summary: string }> {
     const rows = resourceId
-      ? this.db.prepare<[string, number], AuditRow>('SELECT * FROM audit WHERE id = ? ORDER BY seq DESC LIMIT ?').all(resourceId, limit)
-      : this.db.prepare<[number], AuditRow>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit)
+      ? this.sql<[string, number], AuditRow>('SELECT * FROM audit WHERE id = ? ORDER BY seq DESC LIMIT ?').all(resourceId, limit)
+      : this.sql<[number], AuditRow>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit)
     return rows.map((r) => ({ at: r.at, user: r.user_name, action: r.action, resourceType: r.type, resourceId: r.id, summary: r.summary }))
   }
 
@@ -657,15 +673,15 @@ export class Store {
   // --- offline login ----------------------------------------------------------------------------
 
   getOfflineCredential(loginKey: string): { userJson: string; verifier: string; verifiedAt: string } | null {
-    const row = this.db
-      .prepare<[string], { user_json: string; verifier: string; verified_at: string }>('SELECT user_json, verifier, verified_at FROM offline_credentials WHERE login_key = ?')
+    const row = this
+      .sql<[string], { user_json: string; verifier: string; verified_at: string }>('SELECT user_json, verifier, verified_at FROM offline_credentials WHERE login_key = ?')
       .get(loginKey)
     return row ? { userJson: row.user_json, verifier: row.verifier, verifiedAt: row.verified_at } : null
   }
 
   putOfflineCredential(loginKey: string, userJson: string, verifier: string, verifiedAt: string): void {
-    this.db
-      .prepare<[string, string, string, string]>(
+    this
+      .sql<[string, string, string, string]>(
         `INSERT INTO offline_credentials (login_key, user_json, verifier, verified_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (login_key) DO UPDATE SET user_json = excluded.user_json, verifier = excluded.verifier, verified_at = excluded.verified_at`,
       )

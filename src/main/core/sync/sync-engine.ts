@@ -7,16 +7,13 @@ import { AppError, toAppError, type AppErrorData } from '../../../shared/errors'
 import type { SyncStatus } from '../../../shared/registrar'
 import type { FhirAnswer } from '../portal/portal-client'
 import type { Json } from '../store/index-fields'
-import type { OutboxChange, PushedEntry, Store } from '../store/store'
+import type { OutboxChange, PushedEntry } from '../store/store'
+import type { AsyncStore } from '../store/store-protocol'
 import { readAhead } from './read-ahead'
 import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag, type EntryResponse } from './fhir-wire'
 
 /** The store calls the engine makes, asynchronous (the store lives in a worker). */
-export type SyncStore = {
-  [K in 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'ackChanges' | 'rejectChange' | 'conflictChange' | 'counts']: (
-    ...args: Parameters<Store[K]>
-  ) => Promise<ReturnType<Store[K]>>
-}
+export type SyncStore = Pick<AsyncStore, 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'ackChanges' | 'rejectChange' | 'conflictChange' | 'counts'>
 
 export type FhirCall = (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, headers?: Record<string, string>) => Promise<FhirAnswer>
 

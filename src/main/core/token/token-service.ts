@@ -1,10 +1,10 @@
 // The token service as the main process sees it: a promise API over the token worker, which owns
 // the PKCS#11 libraries and does every blocking call. Errors come back as AppError; token changes
 // (inserted, removed, PIN flags) arrive as fresh TokenState through onChange.
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { AppError } from '../../../shared/errors'
 import type { TokenState } from '../../../shared/model'
-import { resolveWorkerEntry, workerStart } from '../worker-entry'
+import { resolveWorkerEntry, startWorker } from '../worker-entry'
 import type { LibraryEntry } from './libraries'
 import type { SignResult } from './pkcs11-module'
 import type { OpTimings, WorkerInit, WorkerMessage, WorkerOp, WorkerOps, WorkerRequest } from './worker-protocol'
@@ -145,10 +145,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
   const start = (): void => {
     const createdAt = performance.now()
-    const how = workerStart(options.workerEntry ?? resolveWorkerEntry('token-worker', import.meta.url))
-    // A bundled worker is plain JavaScript: it must not inherit the parent's loader flags (tsx
-    // under the CLI or benchmark costs ~60 ms of start-up); the .ts bootstrap registers its own.
-    const w = new Worker(how.target, { eval: how.eval, workerData: init, name: 'token-worker', ...(how.eval ? {} : { execArgv: [] }) })
+    const w = startWorker(options.workerEntry ?? resolveWorkerEntry('token-worker', import.meta.url), 'token-worker', init)
     worker = w
     let markReady: () => void = () => {}
     let failReady: (e: unknown) => void = () => {}
