@@ -172,7 +172,7 @@ it('gets every queued change to the portal exactly once through refused, black-h
     const local = await h['patients.get']({ id: row.id })
     expect(local).toMatchObject({ version: row.version, change: null })
     expect(local.form.phone).toBe(finalPhone.get(row.id))
-    const phones = (history.get(row.id) ?? []).filter((p, i) => !(i === 0 && !created.includes(row.id)))
+    const phones = (history.get(row.id) ?? []).filter((_, i) => !(i === 0 && !created.includes(row.id)))
     expect(isSubsequence(phones, saves.get(row.id)!), `history of ${row.id}: ${phones.join(', ')}`).toBe(true)
   }
   expect([...(await portalPatientIds(env))].filter((id) => !before.has(id) && !created.includes(id))).toEqual([])

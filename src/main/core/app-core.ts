@@ -7,6 +7,7 @@ import { platform } from 'node:os'
 import { join } from 'node:path'
 import { AppError, toAppError } from '../../shared/errors'
 import type { EventName, EventPayload, Handlers } from '../../shared/rpc/contract'
+import type { SyncStatus } from '../../shared/registrar'
 import { loginWithCertificate, type EdsLoginTimings } from './auth/eds-login'
 import { confirmPasswordLogin, confirmPasswordReset, startPasswordLogin, startPasswordReset } from './auth/password-login'
 import { SessionManager } from './auth/session-manager'
@@ -42,7 +43,7 @@ export interface AppCoreOptions {
 export function createAppCore(
   config: AppConfig,
   options: AppCoreOptions,
-): AppCore & { tokens: TokenService; portal: PortalClient; store: () => Promise<StoreClient>; sync: () => Promise<SyncEngine> } {
+): AppCore & { tokens: TokenService; portal: PortalClient } {
   const emitter = new EventEmitter()
   const emit = <E extends EventName>(event: E, payload: EventPayload<E>): void => {
     emitter.emit('event', event, payload)
@@ -137,6 +138,10 @@ export function createAppCore(
       }),
   )
   registrarReady.catch(() => {})
+  const statusAfter = async (done: Promise<void>): Promise<SyncStatus> => {
+    await done
+    return (await syncEngine()).current()
+  }
   const registrar = async (): Promise<RegistrarService> => {
     sessionActor()
     return registrarReady
@@ -271,24 +276,10 @@ export function createAppCore(
     'sync.status': async () => (await syncEngine()).current(),
     'sync.now': async () => (await syncEngine()).syncNow(),
     'sync.problems': async () => (await registrar()).problems(),
-    'sync.resolve': async ({ changeId, choice, merged }) => {
-      await (await registrar()).resolve(changeId, choice, merged)
-      const engine = await syncEngine()
-      engine.nudge()
-      return engine.current()
-    },
-    'sync.discard': async ({ changeId }) => {
-      await (await registrar()).discard(changeId)
-      const engine = await syncEngine()
-      engine.nudge()
-      return engine.current()
-    },
-    'sync.retry': async ({ changeId }) => {
-      await (await registrar()).retry(changeId)
-      const engine = await syncEngine()
-      engine.nudge()
-      return engine.current()
-    },
+    // The registrar's changed() has already nudged sync: these answer with its status.
+    'sync.resolve': async ({ changeId, choice, merged }) => statusAfter((await registrar()).resolve(changeId, choice, merged)),
+    'sync.discard': async ({ changeId }) => statusAfter((await registrar()).discard(changeId)),
+    'sync.retry': async ({ changeId }) => statusAfter((await registrar()).retry(changeId)),
     'audit.list': async ({ resourceId, limit }) => (await registrar()).audit(resourceId, limit),
   }
   // Any call from the UI is a sign of someone at the workstation: the idle lock starts over.
@@ -304,8 +295,6 @@ export function createAppCore(
     handlers,
     tokens,
     portal,
-    store: () => storeReady,
-    sync: () => syncReady,
     onEvent(listener) {
       const wrapped = (event: EventName, payload: unknown): void => (listener as (e: EventName, p: unknown) => void)(event, payload)
       emitter.on('event', wrapped)

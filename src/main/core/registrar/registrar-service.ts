@@ -286,7 +286,8 @@ export class RegistrarService {
     const problems = await this.d.store.problems()
     return Promise.all(
       problems.map(async (p) => {
-        const change = await this.d.store.change(p.changeId)
+        // Only bookings, moves and cancellations write an appointment: one more store call each.
+        const change = p.action.startsWith('appointment.') ? await this.d.store.change(p.changeId) : null
         const appointment = change?.entries.find((e) => e.type === 'Appointment')
         return { ...p, appointmentId: appointment?.id ?? null }
       }),

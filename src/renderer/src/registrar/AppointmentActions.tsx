@@ -31,8 +31,8 @@ export function AppointmentActions({ appointment, onError, onDone, size = 'small
   const [moveError, setMoveError] = useState<AppErrorData | null>(null)
   const when = formatWhen(appointment.start)
 
+  // The lists refresh on the core's data.changed event (useRegistrarEvents).
   const finished = (updated: AppointmentView): void => {
-    refreshTypes(qc, ['Appointment', 'Slot'])
     onDone?.(updated)
   }
 

@@ -7,7 +7,6 @@ import { formatRuDate } from '../../../shared/patient-form'
 import type { Attachment, PatientRecord } from '../../../shared/registrar'
 import { AttachDialog } from './AttachDialog'
 import { DetachDialog } from './DetachDialog'
-import { refreshTypes } from './hooks'
 import { KEYS } from './query-keys'
 
 export function AttachmentSection({ record }: { record: PatientRecord }): ReactNode {
@@ -19,7 +18,6 @@ export function AttachmentSection({ record }: { record: PatientRecord }): ReactN
 
   const done = (updated: PatientRecord): void => {
     qc.setQueryData(KEYS.patient(updated.id), updated)
-    refreshTypes(qc, ['Patient'])
     setDialog(null)
   }
 

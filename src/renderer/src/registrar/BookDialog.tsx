@@ -43,7 +43,6 @@ export function BookDialog({ slot, doctor, patient: preselected, onClose, onBook
     setError(null)
     try {
       const appointment = await api.call('appointments.book', { slotId: slot.id, patientId: patient.id, reason: reason.trim() })
-      refreshTypes(qc, ['Appointment', 'Slot'])
       onBooked(appointment)
     } catch (e) {
       const err = errorData(e)

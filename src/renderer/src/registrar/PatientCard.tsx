@@ -11,7 +11,6 @@ import { useApi } from '../context'
 import { useNav, type FixNote } from '../shell/navigation'
 import { AttachmentSection } from './AttachmentSection'
 import { ChangeTag } from './ChangeTag'
-import { refreshTypes } from './hooks'
 import { PatientAppointments } from './PatientAppointments'
 import { PatientEditor } from './PatientEditor'
 import { KEYS } from './query-keys'
@@ -63,7 +62,6 @@ export default function PatientCard({ id: openedId, fix }: PatientCardProps): Re
               initial={data?.form ?? null}
               onSaved={(saved) => {
                 qc.setQueryData(KEYS.patient(saved.id), saved)
-                refreshTypes(qc, ['Patient'])
                 setId(saved.id)
               }}
             />

@@ -18,7 +18,6 @@ import { useNav } from '../shell/navigation'
 import { buildMerged, compareRows } from './conflict-model'
 import { ConflictCompare } from './ConflictCompare'
 import { refreshTypes, storeSyncStatus, useDoctors } from './hooks'
-import { KEYS } from './query-keys'
 import { scheduleOfResource, wallDate } from './schedule-model'
 import { SlotPicker } from './SlotPicker'
 import { discardsNew, problemActions, problemKind, type ProblemKind } from './sync-model'
@@ -46,10 +45,9 @@ export function ProblemCard({ problem }: { problem: SyncProblem }): ReactNode {
   )
   const appointmentId = problem.appointmentId
 
+  // The lists (problems included) refresh on the core's data.changed event (useRegistrarEvents).
   const settled = (status: SyncStatus | null): void => {
     if (status) storeSyncStatus(qc, status)
-    void qc.invalidateQueries({ queryKey: KEYS.problems })
-    refreshTypes(qc, [problem.resourceType])
   }
 
   const run = async (call: () => Promise<SyncStatus>): Promise<void> => {
@@ -81,8 +79,6 @@ export function ProblemCard({ problem }: { problem: SyncProblem }): ReactNode {
     try {
       await api.call('appointments.move', { id: appointmentId, slotId })
       setMoving(false)
-      settled(null)
-      refreshTypes(qc, ['Appointment', 'Slot'])
     } catch (e) {
       setMoveError(errorData(e))
       refreshTypes(qc, ['Slot'])

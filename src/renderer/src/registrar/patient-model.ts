@@ -7,6 +7,7 @@ import {
   isPatientField,
   normalizePatientForm,
   PATIENT_FIELD_LABELS,
+  PATIENT_FIELDS,
   type FieldProblem,
   type PatientFormDraft,
 } from '../../../shared/patient-form'
@@ -29,10 +30,9 @@ export function draftFromForm(form: PatientForm): PatientFormDraft {
   }
 }
 
-const DRAFT_FIELDS: readonly PatientField[] = ['family', 'given', 'patronymic', 'gender', 'birthDate', 'snils', 'oms', 'phone', 'address']
 
 export function sameDraft(a: PatientFormDraft, b: PatientFormDraft): boolean {
-  return DRAFT_FIELDS.every((f) => a[f] === b[f])
+  return PATIENT_FIELDS.every((f) => a[f] === b[f])
 }
 
 /**
@@ -69,7 +69,7 @@ export function fieldOfError(error: AppErrorData): PatientField | null {
   const { fieldName, field } = error.params
   if (isPatientField(fieldName)) return fieldName
   if (isPatientField(field)) return field
-  const byLabel = (Object.keys(PATIENT_FIELD_LABELS) as PatientField[]).find((k) => PATIENT_FIELD_LABELS[k] === field)
+  const byLabel = PATIENT_FIELDS.find((k) => PATIENT_FIELD_LABELS[k] === field)
   return byLabel ?? null
 }
 

@@ -22,8 +22,7 @@ export function addDays(isoDate: string, days: number): string {
 
 /** The Monday of the week holding the date (Russian weeks start on Monday). */
 export function weekStart(isoDate: string): string {
-  const weekday = (parseIso(isoDate).getUTCDay() + 6) % 7 // Monday 0 … Sunday 6
-  return addDays(isoDate, -weekday)
+  return addDays(isoDate, -weekdayIndex(isoDate))
 }
 
 /** The first day the view shows for a chosen date. */

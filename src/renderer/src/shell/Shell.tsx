@@ -17,7 +17,7 @@ import { SyncIndicator } from '../registrar/SyncIndicator'
 import { SyncNotices } from '../registrar/SyncNotices'
 import { Home } from './Home'
 import { NavBar } from './NavBar'
-import { canUseRegistrar, NavContext, popRoute, pushRoute, replaceRoute, type Navigation, type Route } from './navigation'
+import { canUseRegistrar, NavContext, navAreaOf, popRoute, pushRoute, replaceRoute, type Navigation, type Route } from './navigation'
 import { UserBox } from './UserBox'
 
 const LoginHistory = lazy(async () => ({ default: (await import('./LoginHistory')).LoginHistory }))
@@ -115,7 +115,7 @@ export default function Shell({ session, onLoggedOut }: ShellProps): ReactNode {
             <UserBox user={session.user} leaving={leaving} onLogout={() => void logout()} />
           </div>
         </AppHeader>
-        <main className="home" aria-label={t(`nav.${route.area === 'patient' ? 'patients' : route.area}`)}>
+        <main className="home" aria-label={t(`nav.${navAreaOf(route)}`)}>
           <SyncNotices onRelogin={() => void logout()} leaving={leaving} />
           {error ? <ErrorAlert error={error} testId="logout-error" /> : null}
           <Suspense fallback={<Skeleton active paragraph={{ rows: 6 }} />}>
