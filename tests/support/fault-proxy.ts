@@ -101,6 +101,16 @@ function reset(socket: Socket): void {
   else socket.destroy()
 }
 
+const newLane = (): Lane => ({ steps: [], last: 0, armed: false })
+
+/** One direction's queue: each step runs at its due time, never before the steps queued before it. */
+interface Lane {
+  steps: Array<{ due: number; run: () => void }>
+  /** Due time of the last step queued. */
+  last: number
+  armed: boolean
+}
+
 interface Connection {
   number: number
   client: Socket
@@ -108,12 +118,13 @@ interface Connection {
   /** The mode object this connection's cut plan was drawn for, and the plan. */
   cutFor: FaultMode | null
   cut: { side: CutSide; afterBytes: number; passed: number } | null
-  /** Per direction: when the last delayed chunk is due, so that order is kept. */
-  dueRequest: number
-  dueResponse: number
+  /** Per direction, what waits for its time (chunks, an end, a reset), in order. */
+  lanes: Record<CutSide, Lane>
   /** A cut is decided: nothing more is forwarded. */
   stopped: boolean
   closed: boolean
+  /** Directions whose orderly end (FIN) was received and is passed on (perhaps later, after a delay). */
+  ended: Set<CutSide>
 }
 
 export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy> {
@@ -145,11 +156,53 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     finish(c)
   }
 
-  /** One socket closed: done when the other is too; if the other was still open, the close was abrupt — pass it on. */
-  const onClose = (c: Connection, other: Socket | null) => {
-    if (!other || other.destroyed) finish(c)
-    else if (!other.writableEnded) abort(c)
+  /**
+   * After the data still on its way in this direction ('response': towards the client, when the
+   * upstream went; 'request': towards the upstream, when the client did) — at once without a delay.
+   * A reset or close reaches the other side after the bytes sent before it, as on a network.
+   */
+  const afterData = (c: Connection, side: CutSide, fn: () => void) => {
+    const to = side === 'request' ? c.upstream : c.client
+    // Also after the bytes handed to `to` before are in the kernel (a slow reader keeps them in
+    // the socket's buffer, and a reset would drop them).
+    inOrder(c, side, 0, () => (to && !to.destroyed && to.writable ? to.write(Buffer.alloc(0), () => fn()) : fn()))
   }
+
+  /**
+   * Runs `run` in `side`'s order, `delayMs` from now at the earliest. One timer per lane runs the
+   * steps in turn: timers of their own could fire out of order (each is set against the event
+   * loop's cached clock), and an end or a reset would then overtake the data before it.
+   */
+  const inOrder = (c: Connection, side: CutSide, delayMs: number, run: () => void) => {
+    const lane = c.lanes[side]
+    const now = Date.now()
+    const due = Math.max(now + delayMs, lane.last)
+    lane.last = due
+    if (lane.steps.length === 0 && due <= now) {
+      run()
+      return
+    }
+    lane.steps.push({ due, run })
+    if (!lane.armed) pump(lane)
+  }
+
+  const pump = (lane: Lane) => {
+    lane.armed = true
+    later(Math.max(0, lane.steps[0]!.due - Date.now()), () => {
+      // The head's timer has fired: it runs, and every step due by now after it.
+      do lane.steps.shift()!.run()
+      while (lane.steps.length > 0 && lane.steps[0]!.due <= Date.now())
+      if (lane.steps.length > 0) pump(lane)
+      else lane.armed = false
+    })
+  }
+
+  /** One socket closed: done when the other is too; if the other was still open, the close was abrupt — pass it on. */
+  const onClose = (c: Connection, other: Socket | null, side: CutSide) =>
+    afterData(c, side, () => {
+      if (!other || other.destroyed) finish(c)
+      else if (!other.writableEnded && !c.ended.has(side)) abort(c)
+    })
 
   const planCut = (c: Connection, m: Extract<FaultMode, { kind: 'cut' }>) => {
     if (c.cutFor === m && c.cut) return c.cut
@@ -205,38 +258,26 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
         to.write(Buffer.alloc(0), () => abort(c))
       }
     }
-    const delayMs = typeof m === 'object' && m.kind === 'delay' ? m.ms : 0
-    const last = side === 'request' ? c.dueRequest : c.dueResponse
-    const now = Date.now()
-    if (delayMs <= 0 && last <= now) {
-      deliver()
-      return
-    }
-    const due = Math.max(now + delayMs, last)
-    if (side === 'request') c.dueRequest = due
-    else c.dueResponse = due
-    later(due - now, deliver)
+    inOrder(c, side, typeof m === 'object' && m.kind === 'delay' ? m.ms : 0, deliver)
   }
 
   /** An orderly end (FIN) from one side reaches the other after the data before it. */
   const relayEnd = (c: Connection, side: CutSide) => {
     const to = side === 'request' ? c.upstream : c.client
     if (c.closed || c.stopped || !to || mode === 'blackhole') return
-    const end = () => {
+    c.ended.add(side)
+    inOrder(c, side, 0, () => {
       if (!c.closed && !to.destroyed) to.end()
-    }
-    const due = side === 'request' ? c.dueRequest : c.dueResponse
-    if (due <= Date.now()) end()
-    else later(due - Date.now(), end)
+    })
   }
 
   const server = createServer({ allowHalfOpen: true }, (client) => {
     stats.connections++
-    const c: Connection = { number: stats.connections, client, upstream: null, cutFor: null, cut: null, dueRequest: 0, dueResponse: 0, stopped: false, closed: false }
+    const c: Connection = { number: stats.connections, client, upstream: null, cutFor: null, cut: null, lanes: { request: newLane(), response: newLane() }, stopped: false, closed: false, ended: new Set() }
     connections.add(c)
     stats.open++
-    client.on('error', () => abort(c))
-    client.on('close', () => onClose(c, c.upstream))
+    client.on('error', () => afterData(c, 'request', () => abort(c)))
+    client.on('close', () => onClose(c, c.upstream, 'request'))
     if (mode === 'refuse') {
       stats.refused++
       abort(c)
@@ -251,8 +292,8 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     }
     const upstream = connect({ host: o.target.host, port: o.target.port, allowHalfOpen: true })
     c.upstream = upstream
-    upstream.on('error', () => abort(c))
-    upstream.on('close', () => onClose(c, client))
+    upstream.on('error', () => afterData(c, 'response', () => abort(c)))
+    upstream.on('close', () => onClose(c, client, 'response'))
     // Client bytes that arrive while the upstream connection is being made are buffered by it.
     client.on('data', (chunk: Buffer) => relay(c, 'request', chunk))
     upstream.on('data', (chunk: Buffer) => relay(c, 'response', chunk))
