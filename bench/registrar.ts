@@ -33,12 +33,13 @@ import { upsertWorker } from '../portal/src/register'
 import { createCa, issueTlsServerCertificate } from '../scripts/demo/pki'
 import { DEMO_ORG, DEMO_ORGANISATIONS, DOCTOR, REGISTRAR, registerEntry } from '../scripts/demo/people'
 import { confirmPasswordLogin, startPasswordLogin } from '../src/main/core/auth/password-login'
-import { PortalClient, type FhirAnswer } from '../src/main/core/portal/portal-client'
+import { PortalClient, type FhirAnswer, type FhirOptions } from '../src/main/core/portal/portal-client'
 import { RegistrarService } from '../src/main/core/registrar/registrar-service'
 import { newStoreKey, openDatabase } from '../src/main/core/store/database'
 import { Store, type PullEntry } from '../src/main/core/store/store'
 import { openStoreWorker, type StoreClient } from '../src/main/core/store/store-client'
-import { CURSOR_KEY, SyncEngine } from '../src/main/core/sync/sync-engine'
+import { CURSOR_KEY, PAGES_AHEAD, SyncEngine } from '../src/main/core/sync/sync-engine'
+import { readHistoryPage } from '../src/main/core/sync/fhir-wire'
 import { FHIR_SYSTEMS } from '../src/shared/fhir/systems'
 import type { PatientForm } from '../src/shared/registrar'
 import type { SessionResponse } from '../src/shared/portal-api'
@@ -184,7 +185,7 @@ function patientResource(f: Faker, i: number, asOf: number, lastUpdated: string)
     address: [{ use: 'home', type: 'physical', text: `${postalCode}, г. Москва, ${line}`, line: [line], city: 'Москва', state: 'Москва', postalCode, country: 'RU' }],
     managingOrganization: { reference: 'Organization/8d0c7c3e-4a55-4a8e-9d7e-2f3c1b5a6e01', display: DEMO_ORG.name },
   }
-  return { entry: { type: 'Patient', id, version: 1, deleted: false, body }, person: { id, family, given, patronymic, sex, birthDate, snils } }
+  return { entry: { type: 'Patient', id, version: 1, deleted: false, body: Buffer.from(JSON.stringify(body)) }, person: { id, family, given, patronymic, sex, birthDate, snils } }
 }
 
 type QueryKind = 'name 1 word' | 'name 2 words' | 'name 3 words' | 'СНИЛС prefix' | 'birth date'
@@ -430,11 +431,11 @@ async function passwordLogin(client: PortalClient, login: string, password: stri
 
 /** The session's FHIR call as app-core makes it; a refused token is refreshed once (SessionManager's job there). */
 function fhirCall(client: PortalClient, session: { s: SessionResponse }) {
-  return async (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, headers?: Record<string, string>): Promise<FhirAnswer> => {
-    let answer = await client.fhir(method, path, body, session.s.accessToken, headers)
+  return async (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, options?: FhirOptions): Promise<FhirAnswer> => {
+    let answer = await client.fhir(method, path, body, session.s.accessToken, options)
     if (answer.status === 401) {
       session.s = await client.refresh(session.s.refreshToken)
-      answer = await client.fhir(method, path, body, session.s.accessToken, headers)
+      answer = await client.fhir(method, path, body, session.s.accessToken, options)
     }
     return answer
   }
@@ -448,8 +449,8 @@ interface Pulled {
   file: string
   key: Buffer
   session: { s: SessionResponse }
-  /** Milliseconds in history requests and in applyPull calls, and the pages. */
-  timing: { fetch: number; apply: number; pages: number }
+  /** Milliseconds in history requests and in applyHistoryPage calls, and the pages. */
+  timing: { fetch: number; apply: number; pages: number; calls: number }
   /** CPU seconds of this process (main thread, store worker, …) and of the portal process during the pull. */
   cpuSeconds: number
   portalCpuSeconds: number
@@ -463,27 +464,28 @@ async function initialSync(client: PortalClient, dir: string, role: string, sess
   const store = await openStoreWorker(file, key)
   const holder = { s: session }
   let done = 0
-  // Where the pull's time goes: history requests (answer parsed) and store writes, as the engine
+  // Where the pull's time goes: history requests (links read) and store reads and writes, as the engine
   // sees them (they overlap: the next page is fetched while one is written).
-  const timing = { fetch: 0, apply: 0, pages: 0 }
+  const timing = { fetch: 0, apply: 0, pages: 0, calls: 0 }
   const fhir = fhirCall(client, holder)
   const timedStore = Object.assign(Object.create(null) as StoreClient, store, {
-    applyPull: async (...a: Parameters<StoreClient['applyPull']>) => {
+    applyHistoryPages: async (...a: Parameters<StoreClient['applyHistoryPages']>) => {
       const t = performance.now()
       try {
-        return await store.applyPull(...a)
+        return await store.applyHistoryPages(...a)
       } finally {
         timing.apply += performance.now() - t
-        timing.pages++
+        timing.pages += a[0].length
+        timing.calls++
       }
     },
   })
   const engine = new SyncEngine({
     store: timedStore,
-    fhir: async (method, path, body, headers) => {
+    fhir: async (method, path, body, options) => {
       const t = performance.now()
       try {
-        return await fhir(method, path, body, headers)
+        return await fhir(method, path, body, options)
       } finally {
         if (path.startsWith('/_history')) timing.fetch += performance.now() - t
       }
@@ -533,8 +535,9 @@ interface Limit {
 /**
  * The floor for an initial sync: the same history pages fetched one after another (same _count,
  * following the `next` links, body bytes only) with nothing else, and their rows inserted into a
- * fresh store database (its cipher, pragmas and resources table) one transaction per page with
- * nothing else. Parsing the pages into rows is timed apart and counted in neither.
+ * fresh store database (its cipher, pragmas and resources table) with nothing else: each
+ * resource's bytes as they lie in the page, without fsync, in transactions of as many pages as the
+ * sync ever writes at once. Finding the rows in the pages is timed apart and counted in neither.
  */
 async function measureLimit(portal: Portal, dir: string, token: string): Promise<Limit> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: portal.caPem })
@@ -555,25 +558,22 @@ async function measureLimit(portal: Portal, dir: string, token: string): Promise
   agent.destroy()
 
   const t1 = performance.now()
-  const rows: Array<Array<[string, string, number, string]>> = pages.map((buf) => {
-    const bundle = JSON.parse(buf.toString('utf8')) as { entry?: Array<{ fullUrl: string; resource?: unknown; response: { etag: string } }> }
-    return (bundle.entry ?? []).map((e) => {
-      const [type, id] = e.fullUrl.split('/').slice(-2) as [string, string]
-      return [type, id, Number(/\d+/.exec(e.response.etag)![0]), JSON.stringify(e.resource)]
-    })
-  })
+  const rows: Array<Array<[string, string, number, Buffer]>> = pages.map((buf) =>
+    readHistoryPage(buf).entries.flatMap((e) => (e.resource ? [[e.type, e.id, e.version, buf.subarray(e.resource.start, e.resource.end)] as [string, string, number, Buffer]] : [])),
+  )
   const parseSeconds = (performance.now() - t1) / 1000
 
   const file = join(dir, 'limit.db')
   // The store's own database: its cipher, pragmas and resources table (the other tables stay empty).
   const db = openDatabase(file, newStoreKey())
-  const insert = db.prepare<[string, string, number, string]>('INSERT INTO resources (type, id, version, body) VALUES (?, ?, ?, ?)')
-  const perPage = db.transaction((page: Array<[string, string, number, string]>) => {
-    for (const r of page) insert.run(...r)
+  db.pragma('synchronous = NORMAL')
+  const insert = db.prepare<[string, string, number, Buffer]>('INSERT INTO resources (type, id, version, body) VALUES (?, ?, ?, CAST(? AS TEXT))')
+  const perBatch = db.transaction((batch: Array<Array<[string, string, number, Buffer]>>) => {
+    for (const page of batch) for (const r of page) insert.run(...r)
   })
   const c2 = process.cpuUsage()
   const t2 = performance.now()
-  for (const page of rows) perPage.immediate(page)
+  for (let i = 0; i < rows.length; i += PAGES_AHEAD) perBatch.immediate(rows.slice(i, i + PAGES_AHEAD))
   const insertSeconds = (performance.now() - t2) / 1000
   const insertCpu = process.cpuUsage(c2)
   db.close()
@@ -701,11 +701,11 @@ async function main(): Promise<void> {
         const docSize = storeSize(doc.file, doc.key)
         out(`[sync] doctor: ${int(doc.resources)} resources in ${f2(doc.seconds)} s (${int(doc.resources / doc.seconds)}/s); ${mb(docSize.bytes)} MB (${int(docSize.bytes / doc.resources)} bytes/resource) after checkpoint`)
         out(`       ${Object.entries(docSize.counts).map(([t, n]) => `${t} ${int(n)}`).join(', ')}`)
-        out(`       ${doc.timing.pages} pages: history requests ${f2(doc.timing.fetch / 1000)} s, store.applyPull ${f2(doc.timing.apply / 1000)} s (${f1(doc.timing.apply / doc.timing.pages)} ms a page, in the store worker), overlapping`)
+        out(`       ${doc.timing.pages} pages: history requests ${f2(doc.timing.fetch / 1000)} s, store.applyHistoryPages ${f2(doc.timing.apply / 1000)} s in ${doc.timing.calls} calls (${f1(doc.timing.apply / doc.timing.pages)} ms a page, written in the store worker), overlapping`)
         out(`       CPU during the pull: workstation ${f2(doc.cpuSeconds)} s (${f1((1e6 * doc.cpuSeconds) / doc.resources)} µs/resource: main thread + store worker), portal ${f2(doc.portalCpuSeconds)} s (${f1((1e6 * doc.portalCpuSeconds) / doc.resources)} µs/resource); ${machineLoad()}`)
         const limit = await measureLimit(portal, dir, doc.session.s.accessToken)
         const limitSeconds = limit.fetchSeconds + limit.insertSeconds
-        out(`[limit] ${limit.pages} pages, ${int(limit.rows)} rows, ${mb(limit.bytes)} MB of JSON: fetch ${f2(limit.fetchSeconds)} s + insert ${f2(limit.insertSeconds)} s = ${f2(limitSeconds)} s (JSON.parse + row extraction ${f2(limit.parseSeconds)} s, counted in neither); portal CPU for the pages ${f2(limit.portalCpuSeconds)} s`)
+        out(`[limit] ${limit.pages} pages, ${int(limit.rows)} rows, ${mb(limit.bytes)} MB of JSON: fetch ${f2(limit.fetchSeconds)} s + insert ${f2(limit.insertSeconds)} s = ${f2(limitSeconds)} s (finding the rows in the pages ${f2(limit.parseSeconds)} s, counted in neither); portal CPU for the pages ${f2(limit.portalCpuSeconds)} s`)
         if (limit.rows !== doc.resources) out(`[limit] NOTE: ${int(limit.rows)} rows fetched vs ${int(doc.resources)} pulled`)
         out('\nphase                         resources   seconds    res/s')
         out(`sync: registrar               ${int(reg.resources).padStart(9)} ${f2(reg.seconds).padStart(9)} ${int(reg.resources / reg.seconds).padStart(8)}`)

@@ -99,9 +99,9 @@ export function createAppCore(
     (store) =>
       new SyncEngine({
         store,
-        fhir: (method, path, body, headers) =>
+        fhir: (method, path, body, options) =>
           session.authorized(async (token) => {
-            const answer = await portal.fhir(method, path, body, token, headers)
+            const answer = await portal.fhir(method, path, body, token, options)
             // Inside authorized(): a refused token is refreshed once and the call repeated.
             if (answer.status === 401) throw new AppError('SESSION_EXPIRED', {}, `portal 401 ${path}`)
             return answer

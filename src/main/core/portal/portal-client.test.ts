@@ -13,6 +13,8 @@ import { PortalClient } from './portal-client'
 
 let dir: string
 let server: Server
+/** A body as a portal may lay it out: spaces, Cyrillic. */
+const HISTORY = '{"resourceType": "Bundle", "type": "history", "entry": [{"resource": {"name": "Жуков"}}]}'
 let url: string
 
 beforeAll(async () => {
@@ -25,6 +27,7 @@ beforeAll(async () => {
   server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
     res.setHeader('content-type', 'application/json')
     if (req.url === '/api/v1/health') res.end(JSON.stringify({ status: 'ok', serverTime: new Date().toISOString() }))
+    else if (req.url === '/api/v1/fhir/_history') res.end(HISTORY)
     else {
       res.statusCode = 403
       res.end(JSON.stringify({ error: { code: 'WORKER_NOT_REGISTERED', message: 'snils not in register', params: {} } }))
@@ -77,6 +80,20 @@ describe('PortalClient', () => {
     expect((await client.health()).status).toBe('ok')
     expect((await client.checkTls()).authorized).toBe(true)
     expect(await codeOf(client.challenge())).toBe('WORKER_NOT_REGISTERED')
+    client.close()
+  })
+
+  it('gives a FHIR answer as bytes when asked (history pages), parsed otherwise; errors always parsed', async () => {
+    const client = new PortalClient({ baseUrl: url, caFile: join(dir, 'cert.pem') })
+    const raw = await client.fhir('GET', '/_history', undefined, 'token', { raw: true })
+    expect(raw).toMatchObject({ status: 200, json: null })
+    expect(raw.bytes?.equals(Buffer.from(HISTORY))).toBe(true)
+    // Its own buffer, not a slice of a shared one: the sync engine moves it to the store worker.
+    expect(raw.bytes!.byteOffset === 0 && raw.bytes!.byteLength === raw.bytes!.buffer.byteLength).toBe(true)
+    const parsed = await client.fhir('GET', '/_history', undefined, 'token')
+    expect(parsed).toMatchObject({ status: 200, bytes: null, json: JSON.parse(HISTORY) })
+    const refused = await client.fhir('GET', '/Patient/x', undefined, 'token', { raw: true })
+    expect(refused).toMatchObject({ status: 403, bytes: null, json: { error: { code: 'WORKER_NOT_REGISTERED' } } })
     client.close()
   })
 })

@@ -7,6 +7,11 @@ import { newStoreKey, openDatabase } from './database'
 import { Store, type NewChange } from './store'
 import { openStoreWorker, type StoreClient } from './store-client'
 import { rejectedAppError } from '../../../../tests/support/app-error'
+import { historyBundle } from '../../../../portal/src/fhir/bundle'
+import type { HistoryRow } from '../../../../portal/src/fhir/history'
+import { readHistoryPage } from '../sync/fhir-wire'
+
+const BASE = 'https://portal.example.ru/api/v1/fhir'
 
 let dir: string
 const clients: StoreClient[] = []
@@ -58,6 +63,42 @@ describe('openStoreWorker', () => {
     try {
       expect(store.get('Patient', 'p-1')?.change).toBe('pending')
       expect(store.getState('pull.cursor')).toBe('7.1')
+    } finally {
+      store.close()
+    }
+  })
+
+  it('takes history pages as bytes moved to the worker, stores each resource as sent, one transaction for all', async () => {
+    const file = join(dir, 'store.db')
+    const key = newStoreKey()
+    const client = await open(file, key)
+    const patientOf = (id: string, family: string) => ({ resourceType: 'Patient', id, meta: { versionId: '1' }, name: [{ use: 'official', family, given: ['Ольга'] }] })
+    const rowOf = (id: string, family: string, n: number): HistoryRow => ({ type: 'Patient', id, version: 1, deleted: false, method: 'POST', cursor: `5.${n}`, lastUpdated: new Date(), body: JSON.stringify(patientOf(id, family)) })
+    // Each page in a buffer of its own, as the portal client gives them.
+    const pageOf = (rows: HistoryRow[], relation: 'next' | 'sync') => Buffer.from(new Uint8Array(Buffer.from(historyBundle(BASE, rows, [{ relation, url: `${BASE}/_history?_cursor=${rows.at(-1)!.cursor}` }]))).buffer)
+    const pages = [pageOf([rowOf('p-1', 'Орлова', 1)], 'next'), pageOf([rowOf('p-2', 'Серова', 2), rowOf('p-3', 'Белова', 3)], 'sync')]
+    const read = pages.map((p) => readHistoryPage(p))
+    const sent = pages.map((p, i) => p.toString('utf8', read[i]!.entries[0]!.resource!.start, read[i]!.entries[0]!.resource!.end))
+
+    expect(await client.applyHistoryPages(pages, read.map((r) => r.entries), 'pull.cursor', read[1]!.cursor)).toEqual({ applied: 3, skipped: 0, kept: 0 })
+    // Moved, not copied: the main thread's buffers are empty now.
+    expect(pages.map((p) => p.byteLength)).toEqual([0, 0])
+    expect((await client.searchPatients('серова', 10)).rows.map((r) => r.id)).toEqual(['p-2'])
+    expect(await client.getState('pull.cursor')).toBe('5.3')
+
+    // A page with a resource that is not JSON: refused as a portal error, nothing of the call applied.
+    // (A small page is a slice of Node's shared buffer pool: copied, not moved.)
+    const bad = Buffer.from(historyBundle(BASE, [rowOf('p-4', 'Жукова', 4), { ...rowOf('p-5', 'Иванова', 5), body: '{"resourceType":"Patient","id":"p-5",}' }], [{ relation: 'sync', url: `${BASE}/_history?_cursor=5.5` }]))
+    const e = await rejectedAppError(client.applyHistoryPages([bad], [readHistoryPage(bad).entries], 'pull.cursor', '5.5'))
+    expect(e.code).toBe('PORTAL_ERROR')
+    expect(bad.byteLength).toBeGreaterThan(0)
+    expect((await client.searchPatients('жукова', 10)).rows).toEqual([])
+    expect(await client.getState('pull.cursor')).toBe('5.3')
+
+    await client.close()
+    const store = new Store(openDatabase(file, key))
+    try {
+      expect(store.db.prepare("SELECT body FROM resources WHERE id IN ('p-1', 'p-2') ORDER BY id").all()).toEqual(sent.map((body) => ({ body })))
     } finally {
       store.close()
     }

@@ -7,6 +7,18 @@ export interface StoreClient extends AsyncStore {
   close(): Promise<void>
 }
 
+/**
+ * Byte arrays that are the whole of their buffer (history pages), given as arguments or in an
+ * array argument, are moved to the worker instead of copied: the caller hands them over and must
+ * not touch them after the call.
+ */
+function movable(args: unknown[]): ArrayBuffer[] {
+  return args
+    .flatMap((a) => (Array.isArray(a) ? a : [a]))
+    .filter((a): a is Uint8Array => a instanceof Uint8Array && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer)
+    .map((a) => a.buffer as ArrayBuffer)
+}
+
 /** Starts the worker and opens the database in it; STORE_UNAVAILABLE if it cannot. */
 export async function openStoreWorker(file: string, key: Buffer): Promise<StoreClient> {
   const init: StoreInit = { file, keyHex: key.toString('hex') }
@@ -34,7 +46,7 @@ export async function openStoreWorker(file: string, key: Buffer): Promise<StoreC
     const id = nextId++
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject })
-      worker.postMessage({ id, method, args } satisfies StoreRequest)
+      worker.postMessage({ id, method, args } satisfies StoreRequest, movable(args))
     })
   }
   try {

@@ -30,7 +30,7 @@ export const STORE_METHODS = [
   'resolveKeep',
   'discard',
   'retry',
-  'applyPull',
+  'applyHistoryPages',
   'auditList',
   'getOfflineCredential',
   'putOfflineCredential',

@@ -12,6 +12,7 @@ import { snilsWithChecksum } from '../../../shared/validators/snils'
 import { newStoreKey, openDatabase } from './database'
 import { ATTACHMENT_EXTENSION, type Json } from './index-fields'
 import { Store, type Actor, type ChangeEntryInput, type PullEntry, type PushedEntry } from './store'
+import { thrownAppError } from '../../../../tests/support/app-error'
 
 const actor: Actor = { snils: '12345678964', name: 'Смирнова Анна Ивановна' }
 const CURSOR = 'pull.cursor'
@@ -90,7 +91,8 @@ const createPatient = (body: Json, changeId = `create-${String(body.id)}`) => co
 const editPatient = (body: Json, changeId: string, fold = false) => commit(changeId, 'patient.update', [entry(body)], { fold })
 
 const onPortal = (body: Json, version: number): Json => ({ ...body, meta: { versionId: String(version), lastUpdated: '2025-03-01T08:00:00.000Z' } })
-const pulled = (body: Json, version: number): PullEntry => ({ type: body.resourceType as string, id: body.id as string, version, deleted: false, body: onPortal(body, version) })
+/** As the sync engine hands them over: the resource's JSON text as bytes, cut from a history page. */
+const pulled = (body: Json, version: number): PullEntry => ({ type: body.resourceType as string, id: body.id as string, version, deleted: false, body: Buffer.from(JSON.stringify(onPortal(body, version))) })
 const deletion = (type: string, id: string, version: number): PullEntry => ({ type, id, version, deleted: true, body: null })
 const pull = (entries: PullEntry[], cursor = `c-${tick++}`) => store.applyPull(entries, CURSOR, cursor)
 
@@ -733,10 +735,30 @@ describe('applyPull', () => {
   it('leaves full fsync on commit in place for local changes, after a page and after a failed page', () => {
     pull([pulled(patient({ id: 'p-1', family: 'Жуков', given: 'Семён' }), 1)])
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2)
-    expect(() => store.applyPull([{ type: 'Patient', id: 'p-2', version: 1, deleted: false, body: '{not json' }], CURSOR, 'c-bad')).toThrow()
+    expect(() => store.applyPull([{ type: 'Patient', id: 'p-2', version: 1, deleted: false, body: Buffer.from('{not json') }], CURSOR, 'c-bad')).toThrow()
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2)
     expect(store.get('Patient', 'p-2')).toBeNull()
     expect(store.getState(CURSOR)).not.toBe('c-bad')
+  })
+
+  it('refuses a page with a resource that is not well-formed JSON as a portal error; nothing of it is applied', () => {
+    const good = pulled(patient({ id: 'p-1', family: 'Жуков', given: 'Семён' }), 1)
+    // Not indexed, so only the store's json_valid reads it: a trailing comma, a raw control character.
+    for (const text of ['{"resourceType":"Observation","id":"o-1",}', '{"resourceType":"Observation","note":"a\u0001"}']) {
+      const bad: PullEntry = { type: 'Observation', id: 'o-1', version: 1, deleted: false, body: Buffer.from(text) }
+      const e = thrownAppError(() => store.applyPull([good, bad], CURSOR, 'c-bad'))
+      expect(e.code).toBe('PORTAL_ERROR')
+      expect(e.details).toMatch(/Observation\/o-1 is not well-formed JSON/)
+      expect(store.get('Patient', 'p-1')).toBeNull()
+      expect(store.getState(CURSOR)).toBeNull()
+    }
+  })
+
+  it('stores a pulled resource as the very text the portal sent', () => {
+    const text = '{"resourceType": "Observation",  "id": "o-1", "status": "final", "note": [{"text": "Жалоб нет \\u2014 \\"ок\\""}]}'
+    pull([{ type: 'Observation', id: 'o-1', version: 1, deleted: false, body: Buffer.from(text) }])
+    expect(store.db.prepare("SELECT body, typeof(body) AS t FROM resources WHERE id = 'o-1'").get()).toEqual({ body: text, t: 'text' })
+    expect(store.get('Observation', 'o-1')?.body).toEqual(JSON.parse(text))
   })
 
   it('applies new resources and versions, with the cursor', () => {

@@ -2,11 +2,13 @@
 // the audit log and the sync cursor. Synchronous (better-sqlite3); it runs in the store worker so
 // the main process never waits on the disk. Every local change is one transaction: the resources,
 // their indexes, the outbox rows and the audit row commit together or not at all.
+import { AppError } from '../../../shared/errors'
 import type { ChangeAction, ChangeState } from '../../../shared/registrar'
 import type Database from 'better-sqlite3-multiple-ciphers'
 import type { Db } from './database'
 import { appointmentIndex, patientIndex, slotIndex, type Json } from './index-fields'
 import { parseSearchQuery, typoCandidates } from './search-query'
+import type { HistoryEntry } from '../sync/fhir-wire'
 
 export interface Actor {
   snils: string
@@ -88,14 +90,20 @@ export interface PullEntry {
   id: string
   version: number
   deleted: boolean
-  /**
-   * The resource, or its JSON text: the sync engine sends text to the store worker, which is
-   * cheaper to pass between threads than objects and is what gets stored anyway.
-   */
-  body: Json | string | null
+  /** The resource's JSON text as UTF-8 bytes: a slice of the history page, stored as it came. */
+  body: Uint8Array | null
 }
 
-const jsonText = (body: Json | string): string => (typeof body === 'string' ? body : JSON.stringify(body))
+/** JSON text to store: a string or its UTF-8 bytes (bound as a blob and cast to text in SQL). */
+type JsonText = string | Uint8Array
+
+const jsonOf = (body: Json | Uint8Array): Json => (body instanceof Uint8Array ? (JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as Json) : body)
+
+export interface PullResult {
+  applied: number
+  skipped: number
+  kept: number
+}
 
 export interface PatientRow {
   id: string
@@ -161,8 +169,11 @@ export class Store {
       resource: db.prepare<[string, string], { rid: number; body: string; version: number | null }>('SELECT rid, body, version FROM resources WHERE type = ? AND id = ?'),
       // What a pull needs to know of a resource, without reading its body.
       versionOf: db.prepare<[string, string], { rid: number; version: number | null }>('SELECT rid, version FROM resources WHERE type = ? AND id = ?'),
-      insertPulled: db.prepare<[string, string, string, number]>('INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)'),
-      replacePulled: db.prepare<[string, number, number]>('UPDATE resources SET body = ?, version = ?, remote_version = NULL WHERE rid = ?'),
+      // Pulled bodies come as the UTF-8 bytes of their JSON: stored as text without a conversion,
+      // once SQLite has found them well-formed (RFC 8259).
+      isJson: db.prepare<[JsonText], { ok: number }>('SELECT json_valid(CAST(? AS TEXT)) AS ok'),
+      insertPulled: db.prepare<[string, string, JsonText, number]>('INSERT INTO resources (type, id, body, version) VALUES (?, ?, CAST(? AS TEXT), ?)'),
+      replacePulled: db.prepare<[JsonText, number, number]>('UPDATE resources SET body = CAST(? AS TEXT), version = ?, remote_version = NULL WHERE rid = ?'),
       upsert: db.prepare<[string, string, string, number | null]>(
         `INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)
          ON CONFLICT (type, id) DO UPDATE SET body = excluded.body, version = excluded.version, remote_version = NULL
@@ -181,7 +192,7 @@ export class Store {
       base: db.prepare<[number], { version: number | null; body: string | null }>('SELECT version, body FROM base_versions WHERE rid = ?'),
       baseSet: db.prepare<[number | null, string | null, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ?'),
       baseDelete: db.prepare<[number]>('DELETE FROM base_versions WHERE rid = ?'),
-      baseNewer: db.prepare<[number, string | null, number, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ? AND (version IS NULL OR version < ?)'),
+      baseNewer: db.prepare<[number, JsonText | null, number, number]>('UPDATE base_versions SET version = ?, body = CAST(? AS TEXT) WHERE rid = ? AND (version IS NULL OR version < ?)'),
       ftsDelete: db.prepare<[number]>('DELETE FROM patient_names WHERE rowid = ?'),
       ftsInsert: db.prepare<[number, string]>('INSERT INTO patient_names (rowid, name) VALUES (?, ?)'),
       patientIdx: db.prepare<[number, string | null, string | null, string | null, string, string, string | null, string | null, number]>(
@@ -373,8 +384,8 @@ export class Store {
   }
 
   /** Search rows of a resource; a body given as JSON text is parsed only for the types indexed. */
-  private index(rid: number, type: string, body: Json | string, replacing: boolean): void {
-    const json = (): Json => (typeof body === 'string' ? (JSON.parse(body) as Json) : body)
+  private index(rid: number, type: string, body: Json | Uint8Array, replacing: boolean): void {
+    const json = (): Json => jsonOf(body)
     switch (type) {
       case 'Patient': {
         const p = patientIndex(json())
@@ -610,7 +621,21 @@ export class Store {
    * (pages overlap on resume); resources with unsent local changes keep ours, with the portal's
    * newer state kept under them for a discard.
    */
-  applyPull(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
+  /**
+   * History pages as the bytes the portal sent (moved here from the main thread, not copied) and
+   * their entries as read there, applied as one (fewer commits: each rewrites the index pages the
+   * page touched). Each resource is stored as the bytes it came as, never parsed and written out
+   * again (json_valid checks it first).
+   */
+  applyHistoryPages(pages: Uint8Array[], entries: HistoryEntry[][], cursorKey: string, cursor: string): PullResult {
+    const pulled = pages.flatMap((page, i) => {
+      const bytes = Buffer.from(page.buffer, page.byteOffset, page.byteLength)
+      return (entries[i] ?? []).map(({ resource, ...e }): PullEntry => ({ ...e, body: resource ? bytes.subarray(resource.start, resource.end) : null }))
+    })
+    return this.applyPull(pulled, cursorKey, cursor)
+  }
+
+  applyPull(entries: PullEntry[], cursorKey: string, cursor: string): PullResult {
     // A pulled page needs no fsync of its own: a power cut loses at most the last pages together
     // with their cursor (the next pull fetches them again), and the next local change's full
     // sync makes them durable too, since the WAL is written in order. Local changes stay FULL.
@@ -622,7 +647,7 @@ export class Store {
     }
   }
 
-  private pullPage(entries: PullEntry[], cursorKey: string, cursor: string): { applied: number; skipped: number; kept: number } {
+  private pullPage(entries: PullEntry[], cursorKey: string, cursor: string): PullResult {
     const counts = { applied: 0, skipped: 0, kept: 0 }
     this.db.transaction(() => {
       // With nothing unsent (an initial sync, most pulls), no entry needs the per-resource check.
@@ -637,7 +662,7 @@ export class Store {
           if (row) {
             this.q.markRemote.run(e.version, row.rid)
             // The cursor moves past this version: it becomes the portal state a discard goes back to.
-            this.q.baseNewer.run(e.version, e.deleted || !e.body ? null : jsonText(e.body), row.rid, e.version)
+            this.q.baseNewer.run(e.version, e.deleted || !e.body ? null : this.pulledText(e, e.body), row.rid, e.version)
           }
           counts.kept++
           continue
@@ -648,13 +673,20 @@ export class Store {
           continue
         }
         let rid: number
-        if (row) this.q.replacePulled.run(jsonText(e.body), e.version, (rid = row.rid))
-        else rid = Number(this.q.insertPulled.run(e.type, e.id, jsonText(e.body), e.version).lastInsertRowid)
+        const text = this.pulledText(e, e.body)
+        if (row) this.q.replacePulled.run(text, e.version, (rid = row.rid))
+        else rid = Number(this.q.insertPulled.run(e.type, e.id, text, e.version).lastInsertRowid)
         this.index(rid, e.type, e.body, row !== undefined)
       }
       this.q.setState.run(cursorKey, cursor)
     }).immediate()
     return counts
+  }
+
+  /** A pulled body, once SQLite has found it to be JSON. */
+  private pulledText(e: PullEntry, body: Uint8Array): Uint8Array {
+    if (this.q.isJson.get(body)?.ok !== 1) throw new AppError('PORTAL_ERROR', {}, `unreadable history page: ${e.type}/${e.id} is not well-formed JSON`)
+    return body
   }
 
   // --- audit -----------------------------------------------------------------------------------

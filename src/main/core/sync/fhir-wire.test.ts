@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { historyBundle, type BundleLink } from '../../../../portal/src/fhir/bundle'
 import type { HistoryRow } from '../../../../portal/src/fhir/history'
 import { errorOfOutcome } from '../../../shared/fhir/outcome'
+import { thrownAppError } from '../../../../tests/support/app-error'
 import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag } from './fhir-wire'
 
 const BASE = 'https://portal.example.ru/fhir'
@@ -29,11 +30,19 @@ const links = (relation: 'next' | 'sync', cursor: string): BundleLink[] => [
   { relation, url: `${BASE}/_history?_since=2025-01-01T00%3A00%3A00Z&_count=4&_cursor=${encodeURIComponent(cursor)}` },
 ]
 
-const page = (relation: 'next' | 'sync', cursor: string, r: HistoryRow[] = rows): unknown => JSON.parse(historyBundle(BASE, r, links(relation, cursor)))
+const page = (relation: 'next' | 'sync', cursor: string, r: HistoryRow[] = rows): Buffer => Buffer.from(historyBundle(BASE, r, links(relation, cursor)))
+const bytes = (bundle: unknown): Buffer => Buffer.from(JSON.stringify(bundle))
+const bundleOf = (p: Buffer) => JSON.parse(p.toString('utf8')) as { entry: Array<Record<string, unknown> & { request: { method: string } }> }
+
+/** The page read, with each resource's span turned back into the resource it points at. */
+function read(p: Buffer) {
+  const view = readHistoryPage(p)
+  return { ...view, entries: view.entries.map(({ resource, ...e }) => ({ ...e, body: resource ? (JSON.parse(p.toString('utf8', resource.start, resource.end)) as unknown) : null })) }
+}
 
 describe('readHistoryPage', () => {
   it('reads the portal history bundle: entries in order, versions from the ETags, deletes, the next page', () => {
-    expect(readHistoryPage(page('next', '900.4'))).toEqual({
+    expect(read(page('next', '900.4'))).toEqual({
       entries: [
         { type: 'Patient', id: 'p-1', version: 1, deleted: false, body: patientV1 },
         { type: 'Patient', id: 'p-1', version: 2, deleted: false, body: patientV2 },
@@ -45,32 +54,71 @@ describe('readHistoryPage', () => {
     })
   })
 
+  it('points at each resource exactly as the portal wrote it, whitespace and key order kept', () => {
+    const p = page('sync', '900.4')
+    const written = rows.filter((r) => r.body !== null).map((r) => r.body)
+    const view = readHistoryPage(p)
+    expect(view.entries.flatMap((e) => (e.resource ? [p.toString('utf8', e.resource.start, e.resource.end)] : []))).toEqual(written)
+    const spaced = Buffer.from(JSON.stringify(bundleOf(p), null, 2))
+    expect(read(spaced).entries).toEqual(read(p).entries)
+  })
+
   it('takes the sync link of the last page as where the next pull starts', () => {
-    expect(readHistoryPage(page('sync', '900.4'))).toMatchObject({ cursor: '900.4', more: false })
-    expect(readHistoryPage(page('sync', '900.4', []))).toEqual({ entries: [], cursor: '900.4', more: false })
+    expect(read(page('sync', '900.4'))).toMatchObject({ cursor: '900.4', more: false })
+    expect(read(page('sync', '900.4', []))).toEqual({ entries: [], cursor: '900.4', more: false })
   })
 
   it('takes the next link over the sync link when both are there', () => {
     const bundle = { resourceType: 'Bundle', type: 'history', link: [...links('sync', '1.1'), ...links('next', '2.2')], entry: [] }
-    expect(readHistoryPage(bundle)).toMatchObject({ cursor: '2.2', more: true })
+    expect(read(bytes(bundle))).toMatchObject({ cursor: '2.2', more: true })
   })
 
-  it('treats an entry whose request is DELETE as deleted even if it carries a body', () => {
-    const bundle = page('sync', '900.1') as { entry: Array<{ request: { method: string } }> }
+  it('treats an entry whose request is DELETE, or whose resource is null, as deleted', () => {
+    const bundle = bundleOf(page('sync', '900.1'))
     bundle.entry[0]!.request.method = 'DELETE'
-    expect(readHistoryPage(bundle).entries[0]).toEqual({ type: 'Patient', id: 'p-1', version: 1, deleted: true, body: null })
+    bundle.entry[1]!.resource = null
+    const [first, second] = read(bytes(bundle)).entries
+    expect(first).toEqual({ type: 'Patient', id: 'p-1', version: 1, deleted: true, body: null })
+    expect(second).toEqual({ type: 'Patient', id: 'p-1', version: 2, deleted: true, body: null })
   })
 
-  it('refuses what is not a resumable history page', () => {
-    expect(() => readHistoryPage(null)).toThrow(/not a history bundle/)
-    expect(() => readHistoryPage({ resourceType: 'Bundle', type: 'searchset', link: links('next', '1.1'), entry: [] })).toThrow(/not a history bundle/)
-    expect(() => readHistoryPage({ resourceType: 'Bundle', type: 'history', link: [links('next', '1.1')[0]], entry: [] })).toThrow(/without a resume link/)
-    const noCursor = { resourceType: 'Bundle', type: 'history', link: [{ relation: 'next', url: `${BASE}/_history?_count=4` }], entry: [] }
-    expect(() => readHistoryPage(noCursor)).toThrow(/without a resume link/)
+  it('refuses what is not a resumable history page, as a portal error', () => {
+    const refused = (p: Buffer | string, why: RegExp) => {
+      const e = thrownAppError(() => readHistoryPage(typeof p === 'string' ? Buffer.from(p) : p))
+      expect(e.code).toBe('PORTAL_ERROR')
+      expect(e.details).toMatch(why)
+    }
+    refused('null', /object expected/)
+    refused(bytes({ resourceType: 'Bundle', type: 'searchset', link: links('next', '1.1'), entry: [] }), /not a history bundle/)
+    refused(bytes({ resourceType: 'Bundle', type: 'history', link: [links('next', '1.1')[0]], entry: [] }), /without a resume link/)
+    refused(bytes({ resourceType: 'Bundle', type: 'history', link: [{ relation: 'next', url: `${BASE}/_history?_count=4` }], entry: [] }), /without a resume link/)
+  })
+
+  it('refuses a page cut short, with text after it, or not UTF-8', () => {
+    const whole = page('next', '900.4')
+    for (const cut of [1, 10, 200, whole.length - 1]) expect(() => readHistoryPage(whole.subarray(0, whole.length - cut))).toThrow(/unreadable history page/)
+    expect(() => readHistoryPage(Buffer.concat([whole, Buffer.from(' {}')]))).toThrow(/text after the value/)
+    // Escapes in a resource (an escaped quote and backslash do not end its strings early).
+    const escaped = Buffer.from(whole.toString('utf8').replace('Жуков', 'Jukov\\u0000\\\\\\"'))
+    expect(read(escaped).entries[0]!.body).toMatchObject({ name: [{ family: 'Jukov\u0000\\"' }] })
+    const broken = Buffer.from(whole)
+    broken[whole.indexOf(Buffer.from('Жуков'))] = 0xff
+    expect(() => readHistoryPage(broken)).toThrow(/not UTF-8/)
+  })
+
+  it('checks every part it reads, and leaves the resources to be checked where they are stored', () => {
+    const text = page('sync', '900.4').toString('utf8')
+    // Broken outside a resource: refused here.
+    expect(() => readHistoryPage(Buffer.from(text.replace('"request":{', '"request":{,')))).toThrow(/unreadable history page/)
+    expect(() => readHistoryPage(Buffer.from(text.replace('"response":{"status"', '"response":{status')))).toThrow(/unreadable history page/)
+    // A resource that is not an object at all: refused here; "nul" is no null.
+    expect(() => readHistoryPage(Buffer.from(text.replace('"resource":{', '"resource":[{').replace('}]}},"request"', '}]}],"request"')))).toThrow()
+    expect(() => readHistoryPage(bytes({ ...bundleOf(Buffer.from(text)), entry: [{ ...bundleOf(Buffer.from(text)).entry[0], resource: 'x' }] }))).toThrow(/not an object/)
+    expect(() => readHistoryPage(Buffer.from(text.replace(/"resource":\{.*?\},"request"/, '"resource":nul,"request"')))).toThrow(/not an object/)
   })
 
   it('refuses an entry without type, id or version', () => {
-    const withEntry = (entry: unknown) => ({ resourceType: 'Bundle', type: 'history', link: links('sync', '1.1'), entry: [entry] })
+    const withEntry = (entry: unknown) => bytes({ resourceType: 'Bundle', type: 'history', link: links('sync', '1.1'), entry: [entry] })
     expect(() => readHistoryPage(withEntry({ fullUrl: `${BASE}/Patient/p-1`, resource: patientV1, request: { method: 'PUT' }, response: { status: '200' } }))).toThrow(
       /without type, id or version/,
     )

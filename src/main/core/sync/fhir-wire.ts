@@ -1,7 +1,9 @@
 // Reading the portal's FHIR answers for sync: history pages, batch/transaction responses,
-// OperationOutcome text. Pure functions over JSON; nothing here talks to the network.
-import type { PullEntry } from '../store/store'
+// OperationOutcome text. Pure functions over JSON and its bytes; nothing here talks to the network.
+import { isUtf8 } from 'node:buffer'
+import { AppError } from '../../../shared/errors'
 import type { Json } from '../store/index-fields'
+import { elementSpans, expectEnd, memberSpans, parseSpan, parseSpanWithout, type Span } from './json-spans'
 
 const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null)
 
@@ -12,34 +14,73 @@ export function versionOfEtag(etag: unknown): number | null {
   return m ? Number(m[1]) : null
 }
 
+/** A history entry: the resource, unless deleted, is where its JSON text lies in the page. */
+export interface HistoryEntry {
+  type: string
+  id: string
+  version: number
+  deleted: boolean
+  resource: Span | null
+}
+
 export interface HistoryPageView {
-  entries: PullEntry[]
+  entries: HistoryEntry[]
   /** Where to resume: the next page (more = true) or the next pull. */
   cursor: string
   more: boolean
 }
 
-/** A system history Bundle → entries oldest first and the cursor after them. */
-export function readHistoryPage(json: unknown): HistoryPageView {
-  const bundle = obj(json)
-  if (!bundle || bundle.resourceType !== 'Bundle' || bundle.type !== 'history') throw new Error('not a history bundle')
-  const links = Array.isArray(bundle.link) ? bundle.link.map(obj).filter((l): l is Json => l !== null) : []
-  const next = links.find((l) => l.relation === 'next') ?? links.find((l) => l.relation === 'sync')
-  const cursor = typeof next?.url === 'string' ? new URL(next.url).searchParams.get('_cursor') : null
-  if (!cursor) throw new Error('history bundle without a resume link')
-  const entries: PullEntry[] = []
-  for (const raw of Array.isArray(bundle.entry) ? bundle.entry : []) {
-    const e = obj(raw)
+/**
+ * A system history Bundle, as the UTF-8 bytes the portal sent → entries oldest first and the
+ * cursor after them. Only the small parts are built and checked (URLs, ETags, methods); each
+ * resource is left where it lies in the page, for the store to check (json_valid) as it writes it.
+ */
+export function readHistoryPage(page: Buffer): HistoryPageView {
+  try {
+    return readPage(page)
+  } catch (e) {
+    throw new AppError('PORTAL_ERROR', {}, `unreadable history page: ${e instanceof Error ? e.message : String(e)}`)
+  }
+}
+
+function readPage(page: Buffer): HistoryPageView {
+  if (!isUtf8(page)) throw new Error('not UTF-8')
+  const root = bundleMembers(page)
+  const entries: HistoryEntry[] = []
+  for (const span of root.entry ? elementSpans(page, root.entry.start).items : []) {
+    const { resource } = memberSpans(page, span.start, ['resource']).members
+    // The entry is read with its resource left out: the resource stays bytes (checked when stored).
+    const e = obj(resource ? parseSpanWithout(page, span, resource) : parseSpan(page, span))
     const fullUrl = typeof e?.fullUrl === 'string' ? e.fullUrl : ''
     const [type, id] = fullUrl.split('/').slice(-2)
     const version = versionOfEtag(obj(e?.response)?.etag)
     if (!type || !id || version === null) throw new Error(`history entry without type, id or version: ${fullUrl}`)
-    const resource = obj(e?.resource)
-    const deleted = obj(e?.request)?.method === 'DELETE' || resource === null
-    entries.push({ type, id, version, deleted, body: deleted ? null : resource })
+    const absent = !resource || page.toString('latin1', resource.start, resource.end) === 'null'
+    if (!absent && page[resource.start] !== 0x7b) throw new Error(`history entry whose resource is not an object: ${fullUrl}`)
+    const deleted = obj(e?.request)?.method === 'DELETE' || absent
+    entries.push({ type, id, version, deleted, resource: deleted ? null : resource })
   }
-  return { entries, cursor, more: next?.relation === 'next' }
+  return { entries, ...resumeOf(valueAt(page, root.link)) }
 }
+
+const BUNDLE_MEMBERS = ['resourceType', 'type', 'link', 'entry'] as const
+
+function bundleMembers(page: Buffer): Partial<Record<(typeof BUNDLE_MEMBERS)[number], Span>> {
+  const { members, end } = memberSpans(page, 0, BUNDLE_MEMBERS)
+  expectEnd(page, end)
+  if (valueAt(page, members.resourceType) !== 'Bundle' || valueAt(page, members.type) !== 'history') throw new Error('not a history bundle')
+  return members
+}
+
+function resumeOf(link: unknown): { cursor: string; more: boolean } {
+  const links = Array.isArray(link) ? link.map(obj).filter((l): l is Json => l !== null) : []
+  const next = links.find((l) => l.relation === 'next') ?? links.find((l) => l.relation === 'sync')
+  const cursor = typeof next?.url === 'string' ? new URL(next.url).searchParams.get('_cursor') : null
+  if (!cursor) throw new Error('history bundle without a resume link')
+  return { cursor, more: next?.relation === 'next' }
+}
+
+const valueAt = (page: Buffer, span: Span | undefined): unknown => (span ? parseSpan(page, span) : undefined)
 
 /** The Russian text of an OperationOutcome (its issues' details or diagnostics), for the user. */
 export function outcomeText(json: unknown): string {

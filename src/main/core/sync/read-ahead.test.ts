@@ -19,18 +19,32 @@ describe('readAhead', () => {
   it('yields every page of the chain once, in order', async () => {
     const c = chain(9)
     const got: number[] = []
-    for await (const p of readAhead(c.fetchPage, c.nextOf, '0', 2)) got.push(p.n)
+    for await (const ps of readAhead(c.fetchPage, c.nextOf, '0', 2)) got.push(...ps.map((p) => p.n))
     expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(c.asked).toEqual(got.map(String))
+  })
+
+  it('hands over all the pages waiting at once, never more than depth, never none', async () => {
+    const c = chain(30)
+    const sizes: number[] = []
+    const got: number[] = []
+    for await (const ps of readAhead(c.fetchPage, c.nextOf, '0', 3)) {
+      sizes.push(ps.length)
+      got.push(...ps.map((p) => p.n))
+      await sleep(20) // a slow store: pages pile up meanwhile
+    }
+    expect(got).toEqual(Array.from({ length: 31 }, (_, i) => i))
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1)
+    expect(Math.max(...sizes)).toBe(3)
   })
 
   it('fetches while the consumer works, but never more than depth pages ahead of it', async () => {
     const c = chain(20)
     const ahead: number[] = []
-    for await (const p of readAhead(c.fetchPage, c.nextOf, '0', 2)) {
+    for await (const ps of readAhead(c.fetchPage, c.nextOf, '0', 2)) {
       await sleep(15) // a slow store: the fetcher fills the buffer, then waits
-      // Asked so far, beyond the page in hand: the waiting pages plus the one in flight.
-      ahead.push(c.asked.length - 1 - p.n)
+      // Asked so far, beyond the last page in hand: the waiting pages plus the one in flight.
+      ahead.push(c.asked.length - 1 - ps.at(-1)!.n)
     }
     expect(Math.max(...ahead)).toBeLessThanOrEqual(3)
     // … and it did run ahead (a fetcher waiting for each take would show 0 here).
@@ -42,7 +56,7 @@ describe('readAhead', () => {
     const got: number[] = []
     await expect(
       (async () => {
-        for await (const p of readAhead(c.fetchPage, c.nextOf, '0', 3)) got.push(p.n)
+        for await (const ps of readAhead(c.fetchPage, c.nextOf, '0', 3)) got.push(...ps.map((p) => p.n))
       })(),
     ).rejects.toThrow('page 4 failed')
     expect(got).toEqual([0, 1, 2, 3])
@@ -53,8 +67,8 @@ describe('readAhead', () => {
     const c = chain(50)
     await expect(
       (async () => {
-        for await (const p of readAhead(c.fetchPage, c.nextOf, '0', 2)) {
-          if (p.n === 3) throw new Error('the store failed')
+        for await (const ps of readAhead(c.fetchPage, c.nextOf, '0', 2)) {
+          if (ps.some((p) => p.n >= 3)) throw new Error('the store failed')
         }
       })(),
     ).rejects.toThrow('the store failed')

@@ -3,16 +3,17 @@
 // so neither the portal nor the store waits for the other.
 
 /**
- * Yields the pages from `start` on, in order, keeping up to `depth` fetched and waiting. A failed
- * fetch is thrown after the pages fetched before it have been yielded; when the consumer stops
- * (break, return, a throw), no further page is requested.
+ * Yields the pages from `start` on, in order, keeping up to `depth` fetched and waiting; each
+ * yield hands over all the pages waiting (at least one). A failed fetch is thrown after the pages
+ * fetched before it have been yielded; when the consumer stops (break, return, a throw), no
+ * further page is requested.
  */
 export async function* readAhead<T>(
   fetchPage: (from: string) => Promise<T>,
   nextOf: (page: T) => string | null,
   start: string,
   depth: number,
-): AsyncGenerator<T, void, undefined> {
+): AsyncGenerator<T[], void, undefined> {
   const ready: T[] = []
   let finished = false
   let failure: { error: unknown } | null = null
@@ -50,10 +51,10 @@ export async function* readAhead<T>(
 
   try {
     for (;;) {
-      const page = ready.shift()
-      if (page !== undefined) {
+      if (ready.length > 0) {
+        const pages = ready.splice(0)
         wake('room')
-        yield page
+        yield pages
         continue
       }
       if (failure) throw (failure as { error: unknown }).error

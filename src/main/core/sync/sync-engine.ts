@@ -5,17 +5,17 @@
 // with both versions. Status is published after every step.
 import { AppError, toAppError, type AppErrorData } from '../../../shared/errors'
 import type { SyncStatus } from '../../../shared/registrar'
-import type { FhirAnswer } from '../portal/portal-client'
+import type { FhirAnswer, FhirOptions } from '../portal/portal-client'
 import type { Json } from '../store/index-fields'
 import type { OutboxChange, PushedEntry } from '../store/store'
 import type { AsyncStore } from '../store/store-protocol'
 import { readAhead } from './read-ahead'
-import { outcomeText, readBundleResponse, readHistoryPage, sameContent, versionOfEtag, type EntryResponse } from './fhir-wire'
+import { outcomeText, readHistoryPage, readBundleResponse, sameContent, versionOfEtag, type EntryResponse } from './fhir-wire'
 
 /** The store calls the engine makes, asynchronous (the store lives in a worker). */
-export type SyncStore = Pick<AsyncStore, 'getState' | 'setState' | 'applyPull' | 'nextChanges' | 'ackChange' | 'ackChanges' | 'rejectChange' | 'conflictChange' | 'counts'>
+export type SyncStore = Pick<AsyncStore, 'getState' | 'setState' | 'applyHistoryPages' | 'nextChanges' | 'ackChange' | 'ackChanges' | 'rejectChange' | 'conflictChange' | 'counts'>
 
-export type FhirCall = (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, headers?: Record<string, string>) => Promise<FhirAnswer>
+export type FhirCall = (method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, options?: FhirOptions) => Promise<FhirAnswer>
 
 export interface SyncEngineOptions {
   store: SyncStore
@@ -37,8 +37,11 @@ export interface SyncEngineOptions {
 
 export const CURSOR_KEY = 'history.cursor'
 const LAST_SYNC_KEY = 'history.lastSyncAt'
-/** History pages fetched and waiting while the store writes (1 000 resources, about 1.2 MB each). */
-const PAGES_AHEAD = 2
+/**
+ * History pages fetched and waiting while the store writes (1 000 resources, about 1.2 MB each);
+ * those waiting are written together, in one transaction.
+ */
+export const PAGES_AHEAD = 4
 
 class Transient extends Error {}
 
@@ -174,22 +177,25 @@ export class SyncEngine {
     const cursor = (await this.o.store.getState(CURSOR_KEY)) ?? '0.0'
     this.set({ phase: 'pulling', progress: { done: 0, total: null } })
     const fetchPage = async (from: string) => {
-      const answer = await this.o.fhir('GET', `/_history?_count=${this.o.pageSize}&_cursor=${encodeURIComponent(from)}`, undefined)
+      const answer = await this.o.fhir('GET', `/_history?_count=${this.o.pageSize}&_cursor=${encodeURIComponent(from)}`, undefined, { raw: true })
       this.expectOk(answer, 'history')
-      const page = readHistoryPage(answer.json)
-      // Bodies go to the store worker as JSON text, made here while the worker writes the page
-      // before: text is cheaper to pass between threads than objects, and it is what is stored.
-      return { ...page, entries: page.entries.map((e) => (e.body ? { ...e, body: JSON.stringify(e.body) } : e)) }
+      if (!answer.bytes) throw new Transient('history page without a body')
+      // Read here, but only where its resources lie: the page then goes to the store worker as it
+      // came (moved, not copied), which stores each resource's bytes without parsing them.
+      return { bytes: answer.bytes, ...readHistoryPage(answer.bytes) }
     }
     let done = 0
     let applied = 0
     const types = new Set<string>()
-    // Pages are fetched (served, sent, parsed) ahead while the store writes the ones before.
-    for await (const page of readAhead(fetchPage, (p) => (p.more ? p.cursor : null), cursor, PAGES_AHEAD)) {
-      const result = await this.o.store.applyPull(page.entries, CURSOR_KEY, page.cursor)
-      done += page.entries.length
+    // Pages are fetched (served, sent, read) ahead while the store writes the ones before; the
+    // store takes all those waiting at once.
+    for await (const pages of readAhead(fetchPage, (p) => (p.more ? p.cursor : null), cursor, PAGES_AHEAD)) {
+      const result = await this.o.store.applyHistoryPages(pages.map((p) => p.bytes), pages.map((p) => p.entries), CURSOR_KEY, pages.at(-1)!.cursor)
       applied += result.applied
-      for (const e of page.entries) types.add(e.type)
+      for (const p of pages) {
+        done += p.entries.length
+        for (const e of p.entries) types.add(e.type)
+      }
       this.set({ online: true, progress: { done, total: null } })
       this.publish()
     }
