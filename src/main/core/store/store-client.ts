@@ -8,14 +8,14 @@ export interface StoreClient extends AsyncStore {
 }
 
 /**
- * Byte arrays that are the whole of their buffer (history pages), given as arguments or in an
- * array argument, are moved to the worker instead of copied: the caller hands them over and must
- * not touch them after the call.
+ * History pages (applyHistoryPages' first argument) are moved to the worker instead of copied:
+ * the caller hands them over. Only a page that is the whole of its buffer can move; a slice of
+ * Node's shared pool is copied. Nothing else is ever moved.
  */
-function movable(args: unknown[]): ArrayBuffer[] {
-  return args
-    .flatMap((a) => (Array.isArray(a) ? a : [a]))
-    .filter((a): a is Uint8Array => a instanceof Uint8Array && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer)
+function moved(method: StoreRequest['method'], args: unknown[]): ArrayBuffer[] {
+  if (method !== 'applyHistoryPages') return []
+  return (args[0] as Uint8Array[])
+    .filter((a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer)
     .map((a) => a.buffer as ArrayBuffer)
 }
 
@@ -46,7 +46,7 @@ export async function openStoreWorker(file: string, key: Buffer): Promise<StoreC
     const id = nextId++
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject })
-      worker.postMessage({ id, method, args } satisfies StoreRequest, movable(args))
+      worker.postMessage({ id, method, args } satisfies StoreRequest, moved(method, args))
     })
   }
   try {

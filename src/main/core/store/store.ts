@@ -616,12 +616,6 @@ export class Store {
   // --- pull ------------------------------------------------------------------------------------
 
   /**
-   * One history page: applied with the cursor after it in one transaction, so a crash leaves
-   * either the whole page and its cursor or neither. Versions not newer than ours are skipped
-   * (pages overlap on resume); resources with unsent local changes keep ours, with the portal's
-   * newer state kept under them for a discard.
-   */
-  /**
    * History pages as the bytes the portal sent (moved here from the main thread, not copied) and
    * their entries as read there, applied as one (fewer commits: each rewrites the index pages the
    * page touched). Each resource is stored as the bytes it came as, never parsed and written out
@@ -635,6 +629,12 @@ export class Store {
     return this.applyPull(pulled, cursorKey, cursor)
   }
 
+  /**
+   * Pulled entries: applied with the cursor after them in one transaction, so a crash leaves
+   * either all of them and their cursor or neither. Versions not newer than ours are skipped
+   * (pages overlap on resume); resources with unsent local changes keep ours, with the portal's
+   * newer state kept under them for a discard.
+   */
   applyPull(entries: PullEntry[], cursorKey: string, cursor: string): PullResult {
     // A pulled page needs no fsync of its own: a power cut loses at most the last pages together
     // with their cursor (the next pull fetches them again), and the next local change's full

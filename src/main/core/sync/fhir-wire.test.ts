@@ -92,6 +92,8 @@ describe('readHistoryPage', () => {
     refused(bytes({ resourceType: 'Bundle', type: 'searchset', link: links('next', '1.1'), entry: [] }), /not a history bundle/)
     refused(bytes({ resourceType: 'Bundle', type: 'history', link: [links('next', '1.1')[0]], entry: [] }), /without a resume link/)
     refused(bytes({ resourceType: 'Bundle', type: 'history', link: [{ relation: 'next', url: `${BASE}/_history?_count=4` }], entry: [] }), /without a resume link/)
+    // Brackets out of pair in a part that is neither read nor stored.
+    refused(bytes({ resourceType: 'Bundle', type: 'history', link: links('next', '1.1'), entry: [] }).toString().replace('"link"', '"meta":{],"link"'), /mismatched bracket/)
   })
 
   it('refuses a page cut short, with text after it, or not UTF-8', () => {

@@ -47,7 +47,9 @@ function readPage(page: Buffer): HistoryPageView {
   if (!isUtf8(page)) throw new Error('not UTF-8')
   const root = bundleMembers(page)
   const entries: HistoryEntry[] = []
-  for (const span of root.entry ? elementSpans(page, root.entry.start).items : []) {
+  const list = root.entry ? elementSpans(page, root.entry.start) : { items: [], end: -1 }
+  if (root.entry && list.end !== root.entry.end) throw new Error('entry is not one array')
+  for (const span of list.items) {
     const { resource } = memberSpans(page, span.start, ['resource']).members
     // The entry is read with its resource left out: the resource stays bytes (checked when stored).
     const e = obj(resource ? parseSpanWithout(page, span, resource) : parseSpan(page, span))

@@ -35,6 +35,12 @@ describe('valueEnd', () => {
     )
   })
 
+  it('refuses brackets that do not pair up, and nesting deeper than SQLite reads', () => {
+    for (const bad of ['{"a":[1}', '[{]}', '{"a":{"b":1]}']) expect(() => valueEnd(Buffer.from(bad), 0)).toThrow(/mismatched bracket/)
+    expect(valueEnd(Buffer.from(`${'['.repeat(1000)}${']'.repeat(1000)}`), 0)).toBe(2000)
+    expect(() => valueEnd(Buffer.from(`${'['.repeat(1001)}${']'.repeat(1001)}`), 0)).toThrow(/nested too deeply/)
+  })
+
   it('does not end a string at an escaped quote, and does at one after an escaped backslash', () => {
     const b = Buffer.from(String.raw`["a\"b\\", "c\\\"", 1]`)
     expect(elementSpans(b, 0).items.map((s) => parseSpan(b, s))).toEqual(['a"b\\', 'c\\"', 1])

@@ -2,10 +2,10 @@
 // 1.2 MB, 1 000 resources) is cut into its resources' texts in one pass, so the sync stores the
 // bytes the portal sent instead of parsing each resource and writing it out again.
 //
-// The scan follows only strings and brackets, at memchr speed through strings: it does not check
-// the grammar inside the values it skips. Callers check what they keep: the parts they read go
-// through JSON.parse, the resources they store through SQLite's json_valid (RFC 8259), so a span
-// of a malformed document never reaches the store.
+// The scan follows only strings and brackets (which must pair up), at memchr speed through
+// strings: it does not check the rest of the grammar inside the values it skips. Callers check
+// what they keep: the parts they read go through JSON.parse, the resources they store through
+// SQLite's json_valid (RFC 8259), so a span of a malformed document never reaches the store.
 
 export class JsonSyntaxError extends Error {
   constructor(what: string, at: number) {
@@ -42,7 +42,12 @@ function stringEnd(b: Buffer, i: number): number {
   }
 }
 
-/** The end (exclusive) of the value starting exactly at `i`. */
+/** Deeper nesting is refused (SQLite's json_valid stops at 1 000 levels; FHIR nests a dozen). */
+const MAX_DEPTH = 1000
+/** The closing bracket each open one needs, by depth (one stack for all scans: no allocation). */
+const closers = new Uint8Array(MAX_DEPTH)
+
+/** The end (exclusive) of the value starting exactly at `i`; brackets must pair up. */
 export function valueEnd(b: Buffer, i: number): number {
   const start = i
   let depth = 0
@@ -54,14 +59,19 @@ export function valueEnd(b: Buffer, i: number): number {
       if (depth === 0) return i
       continue
     }
-    if (c === 0x7b || c === 0x5b) depth++
-    else if (c === 0x7d || c === 0x5d || c === 0x2c || c === 0x3a || isSpace(c)) {
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === MAX_DEPTH) throw new JsonSyntaxError('nested too deeply', i)
+      closers[depth++] = c + 2 // { → }, [ → ]
+    } else if (c === 0x7d || c === 0x5d || c === 0x2c || c === 0x3a || isSpace(c)) {
       if (depth === 0) {
         // The end of a number or a literal.
         if (i === start) throw new JsonSyntaxError('value expected', i)
         return i
       }
-      if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1
+      if (c === 0x7d || c === 0x5d) {
+        if (closers[--depth] !== c) throw new JsonSyntaxError('mismatched bracket', i)
+        if (depth === 0) return i + 1
+      }
     }
     i++
   }
