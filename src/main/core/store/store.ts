@@ -94,9 +94,6 @@ export interface PullEntry {
   body: Uint8Array | null
 }
 
-/** JSON text to store: a string or its UTF-8 bytes (bound as a blob and cast to text in SQL). */
-type JsonText = string | Uint8Array
-
 const jsonOf = (body: Json | Uint8Array): Json => (body instanceof Uint8Array ? (JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as Json) : body)
 
 export interface PullResult {
@@ -171,9 +168,9 @@ export class Store {
       versionOf: db.prepare<[string, string], { rid: number; version: number | null }>('SELECT rid, version FROM resources WHERE type = ? AND id = ?'),
       // Pulled bodies come as the UTF-8 bytes of their JSON: stored as text without a conversion,
       // once SQLite has found them well-formed (RFC 8259).
-      isJson: db.prepare<[JsonText], { ok: number }>('SELECT json_valid(CAST(? AS TEXT)) AS ok'),
-      insertPulled: db.prepare<[string, string, JsonText, number]>('INSERT INTO resources (type, id, body, version) VALUES (?, ?, CAST(? AS TEXT), ?)'),
-      replacePulled: db.prepare<[JsonText, number, number]>('UPDATE resources SET body = CAST(? AS TEXT), version = ?, remote_version = NULL WHERE rid = ?'),
+      isJson: db.prepare<[Uint8Array], { ok: number }>('SELECT json_valid(CAST(? AS TEXT)) AS ok'),
+      insertPulled: db.prepare<[string, string, Uint8Array, number]>('INSERT INTO resources (type, id, body, version) VALUES (?, ?, CAST(? AS TEXT), ?)'),
+      replacePulled: db.prepare<[Uint8Array, number, number]>('UPDATE resources SET body = CAST(? AS TEXT), version = ?, remote_version = NULL WHERE rid = ?'),
       upsert: db.prepare<[string, string, string, number | null]>(
         `INSERT INTO resources (type, id, body, version) VALUES (?, ?, ?, ?)
          ON CONFLICT (type, id) DO UPDATE SET body = excluded.body, version = excluded.version, remote_version = NULL
@@ -192,7 +189,7 @@ export class Store {
       base: db.prepare<[number], { version: number | null; body: string | null }>('SELECT version, body FROM base_versions WHERE rid = ?'),
       baseSet: db.prepare<[number | null, string | null, number]>('UPDATE base_versions SET version = ?, body = ? WHERE rid = ?'),
       baseDelete: db.prepare<[number]>('DELETE FROM base_versions WHERE rid = ?'),
-      baseNewer: db.prepare<[number, JsonText | null, number, number]>('UPDATE base_versions SET version = ?, body = CAST(? AS TEXT) WHERE rid = ? AND (version IS NULL OR version < ?)'),
+      baseNewer: db.prepare<[number, Uint8Array | null, number, number]>('UPDATE base_versions SET version = ?, body = CAST(? AS TEXT) WHERE rid = ? AND (version IS NULL OR version < ?)'),
       ftsDelete: db.prepare<[number]>('DELETE FROM patient_names WHERE rowid = ?'),
       ftsInsert: db.prepare<[number, string]>('INSERT INTO patient_names (rowid, name) VALUES (?, ?)'),
       patientIdx: db.prepare<[number, string | null, string | null, string | null, string, string, string | null, string | null, number]>(

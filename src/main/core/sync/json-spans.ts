@@ -7,7 +7,7 @@
 // what they keep: the parts they read go through JSON.parse, the resources they store through
 // SQLite's json_valid (RFC 8259), so a span of a malformed document never reaches the store.
 
-export class JsonSyntaxError extends Error {
+class JsonSyntaxError extends Error {
   constructor(what: string, at: number) {
     super(`JSON: ${what} at byte ${at}`)
   }
@@ -24,7 +24,7 @@ export interface Span {
 }
 
 /** The first non-whitespace byte at or after `i`. */
-export function skipSpace(b: Buffer, i: number): number {
+function skipSpace(b: Buffer, i: number): number {
   while (isSpace(b[i])) i++
   return i
 }
