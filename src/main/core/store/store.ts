@@ -2,13 +2,12 @@
 // the audit log and the sync cursor. Synchronous (better-sqlite3); it runs in the store worker so
 // the main process never waits on the disk. Every local change is one transaction: the resources,
 // their indexes, the outbox rows and the audit row commit together or not at all.
-import { AppError } from '../../../shared/errors'
 import type { ChangeAction, ChangeState } from '../../../shared/registrar'
 import type Database from 'better-sqlite3-multiple-ciphers'
 import type { Db } from './database'
 import { appointmentIndex, patientIndex, slotIndex, type Json } from './index-fields'
 import { parseSearchQuery, typoCandidates } from './search-query'
-import type { HistoryEntry } from '../sync/fhir-wire'
+import { unreadableHistoryPage, type HistoryEntry } from '../sync/fhir-wire'
 
 export interface Actor {
   snils: string
@@ -682,7 +681,7 @@ export class Store {
 
   /** A pulled body, once SQLite has found it to be JSON. */
   private pulledText(e: PullEntry, body: Uint8Array): Uint8Array {
-    if (this.q.isJson.get(body)?.ok !== 1) throw new AppError('PORTAL_ERROR', {}, `unreadable history page: ${e.type}/${e.id} is not well-formed JSON`)
+    if (this.q.isJson.get(body)?.ok !== 1) throw unreadableHistoryPage(`${e.type}/${e.id} is not well-formed JSON`)
     return body
   }
 

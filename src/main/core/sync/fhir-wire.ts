@@ -39,8 +39,13 @@ export function readHistoryPage(page: Buffer): HistoryPageView {
   try {
     return readPage(page)
   } catch (e) {
-    throw new AppError('PORTAL_ERROR', {}, `unreadable history page: ${e instanceof Error ? e.message : String(e)}`)
+    throw unreadableHistoryPage(e instanceof Error ? e.message : String(e))
   }
+}
+
+/** A history page the workstation cannot take: the portal's fault, shown as such. */
+export function unreadableHistoryPage(detail: string): AppError {
+  return new AppError('PORTAL_ERROR', {}, `unreadable history page: ${detail}`)
 }
 
 function readPage(page: Buffer): HistoryPageView {
